@@ -1,0 +1,202 @@
+"""The embedded store's durable half: journal, dead letters and graph rows in one SQLite file.
+
+WAL mode: a commit that returned is on disk even if the process is killed the next instant
+(``synchronous=NORMAL`` survives a process crash; ``FULL`` also survives power loss).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from graph.journal import GENESIS, DeadLetter, JournalRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+    received_at REAL NOT NULL, raw TEXT NOT NULL, prev_hash TEXT NOT NULL, record_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, received_at REAL NOT NULL,
+    raw TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    urn TEXT PRIMARY KEY, kind TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    properties TEXT NOT NULL, stamps TEXT NOT NULL, markers TEXT, evidence TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edges (
+    src TEXT NOT NULL, type TEXT NOT NULL, dst TEXT NOT NULL, qualifier TEXT NOT NULL,
+    first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    ev_first TEXT NOT NULL, ev_first_time REAL NOT NULL, ev_last TEXT NOT NULL,
+    ev_last_time REAL NOT NULL, ev_count INTEGER NOT NULL, properties TEXT, markers TEXT,
+    PRIMARY KEY (src, type, dst, qualifier)) WITHOUT ROWID;
+"""
+NODE_COLUMNS = (
+    "urn",
+    "kind",
+    "first_seen",
+    "last_seen",
+    "properties",
+    "stamps",
+    "markers",
+    "evidence",
+)
+EDGE_COLUMNS = (
+    "src", "type", "dst", "qualifier", "first_seen", "last_seen", "ev_first", "ev_first_time",
+    "ev_last", "ev_last_time", "ev_count", "properties", "markers",
+)  # fmt: skip
+_CHUNK = 500  # stays under SQLite's limit on bound parameters
+
+
+class SqliteFile:
+    """One SQLite database under the data folder."""
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Autocommit mode: every write below opens its own explicit transaction.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={_pragma(synchronous)}")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def head(self) -> tuple[int, str]:
+        """Return the journal's last position and hash."""
+        row = self.db.execute("SELECT seq, record_hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        return (0, GENESIS) if row is None else (row[0], row[1])
+
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        """Return which of these journal ids are already kept."""
+        found: set[str] = set()
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"SELECT id FROM journal WHERE id IN ({marks})", chunk))
+        return found
+
+    def write(
+        self,
+        records: Sequence[JournalRecord],
+        node_rows: Iterable[dict[str, Any]],
+        edge_rows: Iterable[dict[str, Any]],
+    ) -> None:
+        """Write journal records and graph rows in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT INTO journal VALUES (?,?,?,?,?,?,?)",
+                [(r.seq, r.id, r.source, r.received_at, r.raw, r.prev_hash, r.record_hash) for r in records],
+            )
+            self._upsert_graph(node_rows, edge_rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _upsert_graph(self, node_rows: Iterable[dict[str, Any]], edge_rows: Iterable[dict[str, Any]]) -> None:
+        self.db.executemany(
+            f"INSERT OR REPLACE INTO nodes VALUES ({','.join('?' * len(NODE_COLUMNS))})",
+            [tuple(r[c] for c in NODE_COLUMNS) for r in node_rows],
+        )
+        self.db.executemany(
+            f"INSERT OR REPLACE INTO edges VALUES ({','.join('?' * len(EDGE_COLUMNS))})",
+            [tuple(r[c] for c in EDGE_COLUMNS) for r in edge_rows],
+        )
+
+    def write_graph(self, node_rows: Iterable[dict[str, Any]], edge_rows: Iterable[dict[str, Any]]) -> None:
+        """Write graph rows alone (replay), in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._upsert_graph(node_rows, edge_rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def clear_graph(self) -> None:
+        """Delete every node and edge row (the journal stays)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("DELETE FROM nodes")
+        self.db.execute("DELETE FROM edges")
+        self.db.execute("COMMIT")
+
+    def node_rows(self, urns: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield node rows, all of them or those with these ids."""
+        yield from self._rows("nodes", NODE_COLUMNS, "urn", urns)
+
+    def edge_rows(self) -> Iterator[dict[str, Any]]:
+        """Yield every edge row."""
+        yield from self._rows("edges", EDGE_COLUMNS, None, None)
+
+    def edge_row(self, ident: tuple[str, str, str, str]) -> dict[str, Any] | None:
+        """Return one edge row by its identity."""
+        cur = self.db.execute(
+            f"SELECT {','.join(EDGE_COLUMNS)} FROM edges WHERE src=? AND type=? AND dst=? AND qualifier=?",
+            ident,
+        )
+        row = cur.fetchone()
+        return None if row is None else dict(zip(EDGE_COLUMNS, row, strict=True))
+
+    def _rows(
+        self, table: str, columns: Sequence[str], key: str | None, values: Iterable[str] | None
+    ) -> Iterator[dict[str, Any]]:
+        select = f"SELECT {','.join(columns)} FROM {table}"
+        if values is None:
+            for row in self.db.execute(select):
+                yield dict(zip(columns, row, strict=True))
+            return
+        wanted = list(values)
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"{select} WHERE {key} IN ({marks})", chunk):
+                yield dict(zip(columns, row, strict=True))
+
+    def journal(self, after_seq: int, limit: int | None) -> list[JournalRecord]:
+        """Return journal records in order after a position."""
+        sql = "SELECT seq, id, source, received_at, raw, prev_hash, record_hash FROM journal WHERE seq > ? ORDER BY seq"
+        args: tuple[int, ...] = (after_seq,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args = (after_seq, limit)
+        return [JournalRecord(*row) for row in self.db.execute(sql, args)]
+
+    def journal_by_id(self, ids: Sequence[str]) -> dict[str, JournalRecord]:
+        """Return journal records by id."""
+        found = {}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT seq, id, source, received_at, raw, prev_hash, record_hash FROM journal WHERE id IN ({marks})"
+            for row in self.db.execute(sql, chunk):
+                found[row[1]] = JournalRecord(*row)
+        return found
+
+    def add_dead_letter(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
+        """Keep a refused input."""
+        self.db.execute("BEGIN IMMEDIATE")
+        cur = self.db.execute(
+            "INSERT INTO dead_letter (source, received_at, raw, reason) VALUES (?,?,?,?)",
+            (source, received_at, raw, reason),
+        )
+        self.db.execute("COMMIT")
+        return DeadLetter(int(cur.lastrowid or 0), source, received_at, raw, reason)
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        """Return the most recent refused inputs, newest first."""
+        rows = self.db.execute(
+            "SELECT id, source, received_at, raw, reason FROM dead_letter ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [DeadLetter(*row) for row in rows]
+
+
+def _pragma(value: str) -> str:
+    allowed = {"OFF", "NORMAL", "FULL", "EXTRA"}
+    if value.upper() not in allowed:
+        msg = f"synchronous: {value!r} is not one of {sorted(allowed)}"
+        raise ValueError(msg)
+    return value.upper()
