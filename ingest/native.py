@@ -109,20 +109,14 @@ def to_delta(raw: str) -> GraphDelta:
     return builder.build()
 
 
-class _at:
+@contextmanager
+def _at(pointer: str) -> Iterator[None]:
     """Prefix an InvalidInput raised inside with the JSON pointer of the element."""
-
-    def __init__(self, pointer: str) -> None:
-        self.pointer = pointer
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> bool:
-        if isinstance(error, InvalidInput):
-            msg = f"{self.pointer}/{error}"
-            raise InvalidInput(msg, field=f"{self.pointer}/{error.field or ''}") from error
-        return False
+    try:
+        yield
+    except InvalidInput as e:
+        msg = f"{pointer}/{e}"
+        raise InvalidInput(msg, field=f"{pointer}/{e.field or ''}") from e
 
 
 def dumps(doc: dict[str, Any]) -> str:
