@@ -13,6 +13,8 @@ An id is a URN or a Marquez-style id. Every error names the JSON pointer of what
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
