@@ -89,12 +89,16 @@ class EdgeRecord:
         return self.first_seen <= t and _open_at(t, self.first_seen, self.last_seen, self.markers)
 
     def active_in(self, since: float | None, until: float | None) -> bool:
-        """Return whether the edge was seen or valid at some moment of [since, until]."""
+        """Return whether the edge was seen in [since, until], or held by its validity then.
+
+        A lineage edge counts as active while it is being observed (as DataHub's time filter
+        does); only edges with an explicit validity (an alias) also count while merely valid.
+        """
         if until is not None and self.first_seen > until:
             return False
         if since is None:
             return True
-        return self.last_seen >= since or self.valid_at(since)
+        return self.last_seen >= since or (bool(self.markers) and self.valid_at(since))
 
 
 def _open_at(t: float, first: float, last: float, markers: list[Marker]) -> bool:

@@ -10,7 +10,7 @@ from graph.delta import GraphDelta
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord
 from graph.keys import Kind, NodeKey
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
-from graph.records import NodeRecord
+from graph.records import EdgeRecord, NodeRecord
 from graph.results import LineageResult, PathResult, SearchResult
 
 #: Turns a journal record back into graph changes (None: the record changes nothing).
@@ -58,12 +58,20 @@ class LineageStore(Protocol):
         """Find nodes by name or namespace, best match first."""
         ...
 
+    async def export(self) -> tuple[list[NodeRecord], list[EdgeRecord]]:
+        """Return every node and edge (for comparisons, exports and checks against the journal)."""
+        ...
+
     async def events(self, ids: Collection[str]) -> dict[str, JournalRecord]:
         """Return journal records by id (the evidence behind nodes and edges)."""
         ...
 
     async def journal(self, after_seq: int = 0, limit: int = 1000) -> list[JournalRecord]:
         """Return journal records in order, after a position."""
+        ...
+
+    async def head(self) -> tuple[int, str]:
+        """Return the journal's last position and its hash (an auditor can note them down)."""
         ...
 
     async def verify(self, upto: int | None = None, progress: Progress | None = None) -> ChainReport:

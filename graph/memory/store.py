@@ -302,6 +302,12 @@ class MemoryStore:
         ranked.sort(key=lambda pair: pair[0])
         return SearchResult([r for _, r in ranked[offset : offset + limit]], len(ranked))
 
+    async def export(self) -> tuple[list[NodeRecord], list[EdgeRecord]]:
+        """Return every node and edge."""
+        nodes = [attrs["r"] for attrs in self.graph._node.values()]
+        edges = [e for _, _, bundle in self.graph.edges(data=True) for e in bundle.values()]
+        return nodes, edges
+
     async def events(self, ids: Collection[str]) -> dict[str, JournalRecord]:
         """Return journal records by id."""
         return self.file.journal_by_id(list(ids))
@@ -309,6 +315,10 @@ class MemoryStore:
     async def journal(self, after_seq: int = 0, limit: int = 1000) -> list[JournalRecord]:
         """Return journal records in order, after a position."""
         return self.file.journal(after_seq, limit)
+
+    async def head(self) -> tuple[int, str]:
+        """Return the journal's last position and its hash."""
+        return self._head
 
     async def verify(self, upto: int | None = None, progress: Progress | None = None) -> ChainReport:
         """Check the journal's hash chain."""

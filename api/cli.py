@@ -1,0 +1,325 @@
+"""The `lineage` command: serve, load the demo, query, ingest, replay and verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from api.app import create_app
+from api.settings import Settings
+from api.stores import open_store
+from graph.errors import LineageError
+from graph.keys import Kind, parse_key
+from graph.query import Direction, LineageQuery, TimeWindow
+from graph.results import LineageResult
+from graph.store import LineageStore
+from graph.timestamps import iso, to_epoch
+from ingest import native
+from ingest.estate import Estate, Plan
+from ingest.files import expand_paths, read_inputs
+from ingest.intake import SOURCES, intake, project
+
+app = typer.Typer(help="lineage-graph: one lineage graph for tables, features, models, prompts and answers.")
+query_app = typer.Typer(help="Ask the graph: upstream, downstream, path.")
+ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin).")
+app.add_typer(query_app, name="query")
+app.add_typer(ingest_app, name="ingest")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder of the embedded store.")]
+BATCH = 500
+
+
+def _settings(data: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data is not None:
+        values["data_dir"] = data
+    return Settings(**values)
+
+
+def _run(work: Callable[[LineageStore], Awaitable[T]], settings: Settings) -> T:
+    """Open the store, run one piece of work on it, close it; graph errors become messages."""
+
+    async def main() -> T:
+        store = await open_store(settings)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except LineageError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+async def load_demo(store: LineageStore, nodes: int = 10_000, seed: int = 7) -> int:
+    """Load the demo estate (idempotent: a second load adds nothing); return events accepted."""
+    docs = [native.dumps(d) for d in Estate(Plan.for_nodes(nodes), seed=seed).events()]
+    accepted = 0
+    with _progress() as bar:
+        task = bar.add_task("demo estate", total=len(docs))
+        for i in range(0, len(docs), BATCH):
+            report = await intake(store, native.SOURCE, docs[i : i + BATCH])
+            accepted += report.count("accepted")
+            bar.advance(task, len(docs[i : i + BATCH]))
+    return accepted
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data: DataOpt = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo estate first (once).")] = False,
+) -> None:
+    """Run the service on the embedded store."""
+    settings = _settings(data, host=host, port=port)
+    if demo:
+        added = _run(load_demo, settings)
+        console.print(f"demo estate: {added} new events" if added else "demo estate: already loaded")
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold green]lineage-graph[/] serving {settings.data_dir} at [link={url}]{url}[/]")
+    console.print(f"  GraphQL: {url}/graphql   health: {url}/healthz")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def demo(
+    data: DataOpt = None,
+    nodes: Annotated[int, typer.Option(help="Rough size of the estate in nodes.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 7,
+) -> None:
+    """Load the demo estate into the store."""
+    added = _run(lambda s: load_demo(s, nodes, seed), _settings(data))
+    console.print(f"demo estate: {added} new events")
+
+
+def _lineage_tree(result: LineageResult, upstream: bool) -> Tree:
+    by_urn = {n.record.urn: n for n in result.nodes}
+    children: dict[str, list[str]] = {}
+    placed = {result.start}
+    for e in result.edges:
+        parent, child = (e.dst, e.src) if upstream else (e.src, e.dst)
+        if parent in by_urn and child in by_urn and by_urn[child].distance == by_urn[parent].distance + 1:
+            children.setdefault(parent, []).append(child)
+
+    def label(urn: str) -> str:
+        n = by_urn[urn]
+        key = n.record.key
+        text = f"[cyan]{key.kind.value}[/] {key.namespace} [bold]{key.name}[/]"
+        if key.version:
+            text += f" @ {key.version}"
+        if n.resolution:
+            text += f"\n[dim]{n.resolution.note}[/]"
+        return text
+
+    tree = Tree(label(result.start))
+    stack = [(result.start, tree)]
+    while stack:
+        urn, branch = stack.pop()
+        for child in sorted(set(children.get(urn, ())), reverse=True):
+            if child not in placed:
+                placed.add(child)
+                stack.append((child, branch.add(label(child))))
+    return tree
+
+
+def _query(
+    node_id: str,
+    direction: Direction,
+    hops: int,
+    kinds: list[str] | None,
+    as_of: datetime | None,
+    limit: int,
+    output: str,
+    data: Path | None,
+) -> None:
+    window = TimeWindow(as_of=to_epoch(as_of.astimezone()) if as_of else None)
+    try:
+        query = LineageQuery(
+            parse_key(node_id),
+            direction,
+            max_hops=hops,
+            kinds=frozenset(Kind.parse(k) for k in kinds) if kinds else None,
+            window=window,
+            limit=limit,
+        )
+    except LineageError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    result = _run(lambda s: s.lineage(query), _settings(data))
+    if output == "json":
+        rows = [{"id": n.record.urn, "kind": n.record.kind.value, "distance": n.distance} for n in result.nodes]
+        console.print_json(json.dumps({"total": result.total, "is_partial": result.is_partial, "nodes": rows}))
+        return
+    console.print(_lineage_tree(result, direction is Direction.UPSTREAM))
+    counts = ", ".join(f"{k} {c}" for k, c in result.counts_by_kind.items())
+    more = f" (showing {len(result.nodes)}, partial)" if result.is_partial else ""
+    console.print(f"\n[bold]{result.total}[/] nodes{more}: {counts}")
+
+
+HopsOpt = Annotated[int, typer.Option("--hops", help="Maximum hops.")]
+KindsOpt = Annotated[list[str] | None, typer.Option("--kind", help="Only these kinds (repeatable).")]
+AsOfOpt = Annotated[datetime | None, typer.Option("--as-of", help="What the graph said at this time.")]
+LimitOpt = Annotated[int, typer.Option(help="Most nodes to show.")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="tree or json.")]
+
+
+@query_app.command()
+def upstream(
+    node_id: Annotated[str, typer.Argument(help="A URN or a Marquez-style id.")],
+    hops: HopsOpt = 10,
+    kind: KindsOpt = None,
+    as_of: AsOfOpt = None,
+    limit: LimitOpt = 200,
+    output: OutputOpt = "tree",
+    data: DataOpt = None,
+) -> None:
+    """Trace a node back: what produced it."""
+    _query(node_id, Direction.UPSTREAM, hops, kind, as_of, limit, output, data)
+
+
+@query_app.command()
+def downstream(
+    node_id: Annotated[str, typer.Argument(help="A URN or a Marquez-style id.")],
+    hops: HopsOpt = 10,
+    kind: KindsOpt = None,
+    as_of: AsOfOpt = None,
+    limit: LimitOpt = 200,
+    output: OutputOpt = "tree",
+    data: DataOpt = None,
+) -> None:
+    """Show the impact of a node: what it feeds."""
+    _query(node_id, Direction.DOWNSTREAM, hops, kind, as_of, limit, output, data)
+
+
+@query_app.command()
+def path(
+    source: Annotated[str, typer.Argument(help="One end (a URN or a Marquez-style id).")],
+    target: Annotated[str, typer.Argument(help="The other end.")],
+    data: DataOpt = None,
+) -> None:
+    """Explain why two nodes are connected."""
+    try:
+        a, b = parse_key(source), parse_key(target)
+    except LineageError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    found = _run(lambda s: s.path(a, b), _settings(data))
+    if found is None:
+        console.print("[yellow]not connected[/] by flow edges within the hop limit")
+        raise typer.Exit(1)
+    for i, node in enumerate(found.nodes):
+        key = node.key
+        version = f" @ {key.version}" if key.version else ""
+        console.print(f"[cyan]{key.kind.value}[/] {key.namespace} [bold]{key.name}[/]{version}")
+        if i < len(found.edges):
+            edge = found.edges[i].record
+            console.print(
+                f"   [dim]│ {edge.type.value}  seen {iso(edge.first_seen)} … {iso(edge.last_seen)}"
+                f"  ({edge.evidence.count} events)[/]"
+            )
+
+
+@ingest_app.command("native")
+def ingest_native(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or - for stdin.")],
+    data: DataOpt = None,
+) -> None:
+    """Backfill native graph documents."""
+    _backfill(native.SOURCE, paths, _settings(data))
+
+
+def _backfill(source: str, paths: list[str], settings: Settings) -> None:
+    """Read every document, intake them in batches, and print a summary with the reasons."""
+    inputs = [item for p in expand_paths(paths) for item in read_inputs(p)]
+
+    async def work(store: LineageStore) -> list[tuple[str, str]]:
+        rejected: list[tuple[str, str]] = []
+        counts = {"accepted": 0, "duplicate": 0}
+        with _progress() as bar:
+            task = bar.add_task(f"ingest {source}", total=len(inputs))
+            for i in range(0, len(inputs), BATCH):
+                chunk = inputs[i : i + BATCH]
+                report = await intake(store, source, [r.text for r in chunk])
+                for outcome in report.outcomes:
+                    if outcome.status == "rejected":
+                        rejected.append((chunk[outcome.index].origin, outcome.reason or ""))
+                    else:
+                        counts[outcome.status] += 1
+                bar.advance(task, len(chunk))
+        console.print(
+            f"[green]{counts['accepted']} accepted[/], {counts['duplicate']} already kept, "
+            f"[{'red' if rejected else 'green'}]{len(rejected)} rejected[/]"
+        )
+        return rejected
+
+    rejected = _run(work, settings)
+    if rejected:
+        table = Table("input", "reason", title="rejected (kept in the dead-letter table)")
+        for origin, reason in rejected[:50]:
+            table.add_row(origin, reason)
+        console.print(table)
+        raise typer.Exit(1)
+
+
+@app.command()
+def replay(data: DataOpt = None) -> None:
+    """Rebuild the graph from the journal."""
+    settings = _settings(data)
+
+    async def work(store: LineageStore) -> int:
+        total, _ = await store.head()
+        with _progress() as bar:
+            task = bar.add_task("replay", total=total)
+            return await store.replay(project, lambda n: bar.advance(task, n))
+
+    started = time.monotonic()
+    applied = _run(work, settings)
+    console.print(
+        f"replayed {applied} journal records in {time.monotonic() - started:.1f}s "
+        f"(sources: {', '.join(sorted(SOURCES))})"
+    )
+
+
+@app.command()
+def verify(data: DataOpt = None) -> None:
+    """Check the journal's hash chain; exit 1 and name the record if it is broken."""
+    report = _run(lambda s: s.verify(), _settings(data))
+    if report.intact:
+        console.print(f"[green]journal intact[/]: {report.checked} records, head {report.head_seq} {report.head_hash}")
+        return
+    console.print(f"[red]journal broken[/] at record {report.broken_seq}: {report.problem}")
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,33 @@
+"""Service configuration, from LINEAGE_* environment variables or arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told at start."""
+
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8642, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    sqlite_synchronous: str = "NORMAL"
+    # Interactive queries (the explorer) answer fast with few hops; audit and impact may go far.
+    interactive_max_hops: int = Field(10, ge=0, le=100)
+    audit_max_hops: int = Field(100, ge=0, le=100)
+    query_deadline_seconds: float = Field(10.0, gt=0)
+    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _known_synchronous(cls, value: str) -> str:
+        if value.upper() not in {"NORMAL", "FULL", "EXTRA"}:
+            msg = "must be NORMAL, FULL or EXTRA (OFF would lose acknowledged writes)"
+            raise ValueError(msg)
+        return value.upper()
