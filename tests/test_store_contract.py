@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -217,7 +218,7 @@ async def test_path_explains_a_connection_either_way_round(store: LineageStore) 
     expected = [ds("a"), job("j1"), ds("b"), job("j3"), ds("d"), job("j4"), ds("e")]
     assert [n.urn for n in forward.nodes] == expected
     assert [n.urn for n in backward.nodes] == expected
-    assert [(e.src, e.dst) for e in forward.edges] == list(zip(expected, expected[1:], strict=False))
+    assert [(e.src, e.dst) for e in forward.edges] == list(itertools.pairwise(expected))
     assert all(e.record.evidence.count == 1 for e in forward.edges)
     assert await store.path(parse_key(ds("b")), parse_key(ds("x"))) is None
 
@@ -264,7 +265,7 @@ def rag_docs() -> list[str]:
                 edge(run, "PRODUCED", build, minute),
                 edge(SOURCE, "INPUT_OF", build_job, minute),
                 edge(build_job, "PRODUCED", INDEX, minute),
-            )  # fmt: skip
+            )
         )
     for n, minute in ((1, 5), (2, 15)):
         call = _run(app, f"call-{n}")
