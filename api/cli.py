@@ -14,7 +14,6 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.tree import Tree
 
 from api.app import create_app
@@ -283,10 +282,11 @@ def _backfill(source: str, paths: list[str], settings: Settings) -> None:
 
     rejected = _run(work, settings)
     if rejected:
-        table = Table("input", "reason", title="rejected (kept in the dead-letter table)")
+        console.print("[bold]rejected[/] (kept in the dead-letter table):")
         for origin, reason in rejected[:50]:
-            table.add_row(origin, reason)
-        console.print(table)
+            console.print(f"  {origin}: {reason}", soft_wrap=True, highlight=False)
+        if len(rejected) > 50:
+            console.print(f"  … and {len(rejected) - 50} more")
         raise typer.Exit(1)
 
 

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from graph.memory import MemoryStore
 from graph.store import LineageStore
+from ingest import native
+from ingest.estate import Estate, Plan
+from ingest.intake import intake
 from tests.backends import BACKENDS, open_backend
 
 StoreFactory = Callable[[], Awaitable[LineageStore]]
@@ -40,3 +44,21 @@ async def new_store(backend: str, tmp_path_factory: pytest.TempPathFactory) -> A
     yield make
     for s in opened:
         await s.close()
+
+
+@pytest.fixture(scope="session")
+def estate() -> Estate:
+    """The demo estate's events (a small one), generated once."""
+    estate = Estate(Plan.for_nodes(3000), seed=7)
+    estate.docs = [native.dumps(d) for d in estate.events()]  # type: ignore[attr-defined]
+    return estate
+
+
+@pytest.fixture(scope="session")
+async def demo_store(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> AsyncIterator[LineageStore]:
+    """An embedded store with the demo estate loaded, shared by read-only tests."""
+    store = MemoryStore(tmp_path_factory.mktemp("demo"))
+    report = await intake(store, native.SOURCE, estate.docs)  # type: ignore[attr-defined]
+    assert not report.rejected, report.rejected[:3]
+    yield store
+    await store.close()

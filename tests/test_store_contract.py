@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import random
 
 import pytest
@@ -361,7 +360,3 @@ async def test_every_node_in_a_downstream_walk_has_the_start_upstream_of_it(
         upstream = await walk(s, urn, Direction.UPSTREAM, max_hops=100)
         assert upstream[start] == distance  # shortest distances agree both ways
     await s.close()
-
-
-def test_native_documents_survive_a_json_round_trip() -> None:
-    assert json.loads(DIAMOND[0])["edges"][0]["type"] == "INPUT_OF"

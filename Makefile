@@ -1,0 +1,20 @@
+# Two commands matter: `make demo` and `make test`. Everything else is a step they run.
+.PHONY: setup demo serve test lint bench
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/lineage serve --demo --data data/demo
+
+serve: setup
+	.venv/bin/lineage serve
+
+test: setup
+	.venv/bin/pytest
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+bench: setup
+	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000
