@@ -32,6 +32,7 @@ class NodeUpsert:
     time: float
     properties: Mapping[str, JSON] = field(default_factory=dict)
     priority: int = 0
+    implied: bool = False  # only named as an edge's end: moves first/last seen, asserts nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,8 @@ class DeltaBuilder:
         t = _epoch(time, "nodes.time")
         props = _checked_properties(properties or {}, f"nodes[{key.urn}].properties")
         known = self._nodes.get(key)
+        if known is not None and known.implied:
+            known = None
         if known is not None:
             merged = {**known.properties, **props} if priority >= known.priority else {**props, **known.properties}
             props, t, priority = merged, min(t, known.time), max(priority, known.priority)
@@ -128,7 +131,7 @@ class DeltaBuilder:
         t = _epoch(time, "edges.time")
         for key in (src, dst):
             if key not in self._nodes:
-                self._nodes[key] = NodeUpsert(key, t)
+                self._nodes[key] = NodeUpsert(key, t, implied=True)
         ref = EdgeRef(src, edge_type, dst, qualifier)
         props = _checked_properties(properties or {}, f"edges[{edge_type}].properties")
         known = self._edges.get(ref)

@@ -10,7 +10,7 @@ accepted as input, see https://openlineage.io/docs/spec/naming.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import quote, unquote
@@ -88,6 +88,7 @@ class NodeKey:
     namespace: str
     name: str
     version: str | None = None
+    urn: str = field(init=False, repr=False, compare=False)  # the canonical text, computed once
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, Kind):
@@ -104,14 +105,10 @@ class NodeKey:
         if not self.kind.is_versioned and self.version is not None:
             msg = f"version: a {self.kind.value} key has no version"
             raise InvalidKey(msg, field="version")
-
-    @property
-    def urn(self) -> str:
-        """Return the canonical text form."""
         parts = [self.kind.slug, _enc(self.namespace), _enc(self.name)]
         if self.version is not None:
             parts.append(_enc(self.version))
-        return URN_PREFIX + ":".join(parts)
+        object.__setattr__(self, "urn", URN_PREFIX + ":".join(parts))
 
     def __str__(self) -> str:
         return self.urn

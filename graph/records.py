@@ -41,23 +41,19 @@ class Evidence:
 
 
 @dataclass(slots=True)
-class NodeRecord:
-    """A node as stored: key, merged properties, when it was seen, validity markers."""
+class NodeMeta:
+    """What traversal needs of a node: kept in memory for every node, so kept small."""
 
     urn: str
-    key: NodeKey
+    kind: Kind
     first_seen: float
     last_seen: float
-    properties: dict[str, JSON] = field(default_factory=dict)
-    # Per property: (priority, time) of the sighting that set it.
-    stamps: dict[str, tuple[int, float]] = field(default_factory=dict)
-    markers: list[Marker] = field(default_factory=list)
-    evidence: Evidence | None = None
+    markers: list[Marker] | None = None
 
     @property
-    def kind(self) -> Kind:
-        """Return the node's kind."""
-        return self.key.kind
+    def key(self) -> NodeKey:
+        """Return the node's key (parsed from its id on demand)."""
+        return parse_key(self.urn)
 
     def valid_at(self, t: float) -> bool:
         """Return whether the node existed and was not closed at ``t``."""
@@ -65,19 +61,16 @@ class NodeRecord:
 
 
 @dataclass(slots=True)
-class EdgeRecord:
-    """An edge as stored, with when it was seen, its validity and its evidence."""
+class EdgeMeta:
+    """What traversal needs of an edge: kept in memory for every edge, so kept small."""
 
     src: str
-    type: EdgeType
     dst: str
+    type: EdgeType
     qualifier: str
     first_seen: float
     last_seen: float
-    evidence: Evidence
-    properties: dict[str, JSON] = field(default_factory=dict)
-    stamps: dict[str, tuple[int, float]] = field(default_factory=dict)
-    markers: list[Marker] = field(default_factory=list)
+    markers: list[Marker] | None = None
 
     @property
     def ident(self) -> tuple[str, str, str, str]:
@@ -101,7 +94,66 @@ class EdgeRecord:
         return self.last_seen >= since or (bool(self.markers) and self.valid_at(since))
 
 
-def _open_at(t: float, first: float, last: float, markers: list[Marker]) -> bool:
+@dataclass(slots=True)
+class NodeRecord:
+    """A node as stored: key, merged properties, when it was seen, validity markers."""
+
+    urn: str
+    key: NodeKey
+    first_seen: float
+    last_seen: float
+    properties: dict[str, JSON] = field(default_factory=dict)
+    # Per property: (priority, time) of the sighting that set it.
+    stamps: dict[str, tuple[int, float]] = field(default_factory=dict)
+    markers: list[Marker] = field(default_factory=list)
+    evidence: Evidence | None = None
+
+    @property
+    def kind(self) -> Kind:
+        """Return the node's kind."""
+        return self.key.kind
+
+    def meta(self) -> NodeMeta:
+        """Return the part traversal needs."""
+        return NodeMeta(self.urn, self.key.kind, self.first_seen, self.last_seen, list(self.markers) or None)
+
+    def valid_at(self, t: float) -> bool:
+        """Return whether the node existed and was not closed at ``t``."""
+        return self.meta().valid_at(t)
+
+
+@dataclass(slots=True)
+class EdgeRecord:
+    """An edge as stored, with when it was seen, its validity and its evidence."""
+
+    src: str
+    type: EdgeType
+    dst: str
+    qualifier: str
+    first_seen: float
+    last_seen: float
+    evidence: Evidence
+    properties: dict[str, JSON] = field(default_factory=dict)
+    stamps: dict[str, tuple[int, float]] = field(default_factory=dict)
+    markers: list[Marker] = field(default_factory=list)
+
+    @property
+    def ident(self) -> tuple[str, str, str, str]:
+        """Return (src, type, dst, qualifier), the edge's identity as text."""
+        return (self.src, self.type.value, self.dst, self.qualifier)
+
+    def meta(self) -> EdgeMeta:
+        """Return the part traversal needs."""
+        return EdgeMeta(
+            self.src, self.dst, self.type, self.qualifier, self.first_seen, self.last_seen, list(self.markers) or None
+        )
+
+    def valid_at(self, t: float) -> bool:
+        """Return whether the edge had been seen by ``t`` and was not closed at ``t``."""
+        return self.meta().valid_at(t)
+
+
+def _open_at(t: float, first: float, last: float, markers: list[Marker] | None) -> bool:
     """Decide validity at ``t`` from the latest marker at or before it.
 
     Sightings at first and last seen count as opens, so a closed edge seen again is open.
@@ -109,7 +161,7 @@ def _open_at(t: float, first: float, last: float, markers: list[Marker]) -> bool
     latest: Marker = (first, 0)
     if last <= t:
         latest = max(latest, (last, 0))
-    for marker in markers:
+    for marker in markers or ():
         if marker[0] <= t and marker > latest:
             latest = marker
     return latest[1] == 0
@@ -123,7 +175,8 @@ def canonical(value: JSON) -> str:
 def new_node(upsert: NodeUpsert, record_id: str) -> NodeRecord:
     """Return the record of a node seen for the first time."""
     record = NodeRecord(upsert.key.urn, upsert.key, upsert.time, upsert.time)
-    record.evidence = Evidence(record_id, upsert.time, record_id, upsert.time)
+    if not upsert.implied:
+        record.evidence = Evidence(record_id, upsert.time, record_id, upsert.time)
     _merge_properties(record.properties, record.stamps, upsert.properties, upsert.priority, upsert.time)
     return record
 
@@ -132,6 +185,8 @@ def merge_node(record: NodeRecord, upsert: NodeUpsert, record_id: str) -> None:
     """Merge another sighting of a node into its record."""
     record.first_seen = min(record.first_seen, upsert.time)
     record.last_seen = max(record.last_seen, upsert.time)
+    if upsert.implied:
+        return
     if record.evidence is None:
         record.evidence = Evidence(record_id, upsert.time, record_id, upsert.time)
     else:

@@ -95,11 +95,10 @@ class LineageStore(Protocol):
         ...
 
 
-def search_rank(record: NodeRecord, needle: str) -> tuple[int, int, str] | None:
+def search_rank(key: NodeKey, urn: str, needle: str) -> tuple[int, int, str] | None:
     """Rank a node for a lower-case search text: exact name, prefix, word, substring, namespace."""
-    key = record.key
     if not needle:
-        return (4, len(key.name), record.urn)
+        return (4, len(key.name), urn)
     name = key.name.lower()
     if name == needle or (key.version or "").lower() == needle:
         rank = 0
@@ -112,4 +111,4 @@ def search_rank(record: NodeRecord, needle: str) -> tuple[int, int, str] | None:
         rank = 4
     else:
         return None
-    return (rank, len(key.name), record.urn)
+    return (rank, len(key.name), urn)

@@ -1,41 +1,78 @@
 """Query semantics, written once: every store answers lineage and path through this module.
 
-A store only has to say, level by level, which edges leave a set of nodes (GraphReader);
-the rules of the walk live here, so two stores cannot answer the same query differently.
+A store only has to say, level by level, which edges leave a set of nodes (GraphReader),
+and hand over the full records of the nodes and edges on the page it returns; the rules of
+the walk live here, so two stores cannot answer the same query differently.
 
 The rules (DESIGN.md, "Queries"):
 - breadth-first over flow edges, each node once, at most ``max_hops`` levels, no paths;
 - a walk that starts at a run/version-level node stays at that level: walking upstream into
   an entity that has versions (a dataset, an index, a prompt, a job), it takes the version
-  live at the time of the node it came from, and says so in a Resolution;
+  live at the time of the node it came from, and says so in a Resolution; an unversioned
+  node written by many runs (a feature view) stands for the last run of each job before then;
 - an entity stands for its versions: walking downstream from an entity also walks into its
   versions (and a job into its runs), and from them on at run level.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from graph.edges import VERSION_EDGES
+from graph.edges import VERSION_EDGES, EdgeType
 from graph.errors import NodeNotFound, QueryDeadlineExceeded
 from graph.keys import RUN_LEVEL, VERSIONED_ENTITIES, Kind, NodeKey
 from graph.query import MAX_HOPS, Direction, LineageQuery, TimeWindow
 from graph.records import EdgeRecord, NodeRecord
 from graph.results import LineageEdge, LineageNode, LineageResult, PathResult, Resolution
 
+EdgeIdent = tuple[str, str, str, str]
+
+
+class NodeView(Protocol):
+    """What traversal reads of a node."""
+
+    @property
+    def urn(self) -> str: ...
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def key(self) -> NodeKey: ...
+    @property
+    def first_seen(self) -> float: ...
+    def valid_at(self, t: float) -> bool: ...
+
+
+class EdgeView(Protocol):
+    """What traversal reads of an edge."""
+
+    @property
+    def src(self) -> str: ...
+    @property
+    def dst(self) -> str: ...
+    @property
+    def type(self) -> EdgeType: ...
+    @property
+    def ident(self) -> EdgeIdent: ...
+    def valid_at(self, t: float) -> bool: ...
+    def active_in(self, since: float | None, until: float | None) -> bool: ...
+
+
 #: (the node the hop leaves from, the edge, the node at the edge's other end)
-Hop = tuple[str, EdgeRecord, NodeRecord]
+Hop = tuple[str, EdgeView, NodeView]
+#: a hop with the resolution that chose its far end, if one did
+Step = tuple[str, EdgeView, NodeView, Resolution | None]
 
 
 class GraphReader(Protocol):
-    """What a store provides for traversal: nodes by id, and the edges around a set of nodes."""
+    """What a store provides for traversal."""
 
-    async def nodes(self, urns: Collection[str]) -> dict[str, NodeRecord]:
-        """Return the records of those nodes that exist."""
+    async def nodes(self, urns: Collection[str]) -> dict[str, NodeView]:
+        """Return the views of those nodes that exist."""
         ...
 
     async def flow_hops(self, urns: Sequence[str], upstream: bool) -> list[Hop]:
@@ -46,23 +83,33 @@ class GraphReader(Protocol):
         """Return the version edges (VERSION_OF, RUN_OF) into these entities."""
         ...
 
+    async def edges_among(self, urns: Collection[str], others: Collection[str]) -> list[EdgeView]:
+        """Return the flow and version edges between a node of ``urns`` and one of ``others``."""
+        ...
+
+    async def hydrate(
+        self, urns: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return the full records of these nodes and edges (for the page a query returns)."""
+        ...
+
 
 @dataclass(slots=True)
 class _Visit:
-    record: NodeRecord
+    node: NodeView
     distance: int
     at_run_level: bool
     ref_time: float
     resolution: Resolution | None = None
 
 
-def _node_ok(record: NodeRecord, window: TimeWindow) -> bool:
+def _node_ok(node: NodeView, window: TimeWindow) -> bool:
     if window.as_of is not None:
-        return record.valid_at(window.as_of)
-    return window.until is None or record.first_seen <= window.until
+        return node.valid_at(window.as_of)
+    return window.until is None or node.first_seen <= window.until
 
 
-def _edge_ok(edge: EdgeRecord, window: TimeWindow) -> bool:
+def _edge_ok(edge: EdgeView, window: TimeWindow) -> bool:
     if window.as_of is not None:
         return edge.valid_at(window.as_of)
     return edge.active_in(window.since, window.until)
@@ -77,25 +124,34 @@ class _Deadline:
         return self.at is not None and time.monotonic() > self.at
 
 
+def _visit(node: NodeView, distance: int = 0) -> _Visit:
+    return _Visit(node, distance, node.kind in RUN_LEVEL, node.first_seen)
+
+
+#: an edge whose upstream end was swapped for the version resolved from it: (edge, src, dst, how)
+Resolved = tuple[EdgeView, str, str, Resolution]
+
+
 async def lineage(reader: GraphReader, query: LineageQuery) -> LineageResult:
     """Answer a lineage query; raise QueryDeadlineExceeded (with the partial result) when cut."""
     start = await _start(reader, query.start)
     deadline = _Deadline(query.deadline)
-    visits: dict[str, _Visit] = {start.urn: _Visit(start, 0, start.kind in RUN_LEVEL, start.first_seen)}
-    edges: dict[tuple[str, str, str, str, str, str], LineageEdge] = {}
-    directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if query.direction is Direction.BOTH else [query.direction]
+    visits: dict[str, _Visit] = {start.urn: _visit(start)}
+    resolved: list[Resolved] = []
+    both = query.direction is Direction.BOTH
+    directions = [Direction.UPSTREAM, Direction.DOWNSTREAM] if both else [query.direction]
     cut = False
     for direction in directions:
-        cut = await _walk(reader, start, direction is Direction.UPSTREAM, query, visits, edges, deadline) or cut
+        cut = await _walk(reader, start, direction is Direction.UPSTREAM, query, visits, resolved, deadline)
         if cut:
             break
-    result = _page(start.urn, query, visits, edges, cut)
+    result = await _page(reader, start.urn, query, visits, resolved, cut)
     if cut:
         raise QueryDeadlineExceeded(deadline.seconds or 0.0, result)
     return result
 
 
-async def _start(reader: GraphReader, key: NodeKey) -> NodeRecord:
+async def _start(reader: GraphReader, key: NodeKey) -> NodeView:
     found = await reader.nodes([key.urn])
     if key.urn not in found:
         raise NodeNotFound(key.urn)
@@ -104,45 +160,48 @@ async def _start(reader: GraphReader, key: NodeKey) -> NodeRecord:
 
 async def _walk(
     reader: GraphReader,
-    start: NodeRecord,
+    start: NodeView,
     upstream: bool,
     query: LineageQuery,
     visits: dict[str, _Visit],
-    edges: dict[tuple[str, str, str, str, str, str], LineageEdge],
+    resolved: list[Resolved],
     deadline: _Deadline,
 ) -> bool:
     """Walk one direction breadth-first, merging into ``visits``; return True if the deadline cut it."""
     window = query.window
+    filtered = not window.is_open
     seen = {start.urn}
-    frontier = [_Visit(start, 0, start.kind in RUN_LEVEL, start.first_seen)]
+    frontier = [_visit(start)]
     for depth in range(1, query.max_hops + 1):
         if not frontier:
             break
         if deadline.passed():
             return True
-        state = {v.record.urn: v for v in frontier}
+        state = {v.node.urn: v for v in frontier}
         steps = await _steps(reader, frontier, state, upstream, window)
         frontier = []
         for origin, edge, node, resolution in steps:
-            if not _edge_ok(edge, window) or not _node_ok(node, window):
+            if filtered and (not _edge_ok(edge, window) or not _node_ok(node, window)):
                 continue
-            src, dst = (node.urn, origin) if upstream else (origin, node.urn)
-            if edge.type in VERSION_EDGES:  # an entity expanded into its version
-                src, dst = node.urn, origin
-            key = (*edge.ident, src, dst)
-            if key not in edges:
-                edges[key] = LineageEdge(edge, src, dst, resolution)
-            if node.urn in seen:
+            urn = node.urn
+            if resolution is not None and resolution.found:
+                resolved.append((edge, urn, origin, resolution))
+            if urn in seen:
                 continue
-            seen.add(node.urn)
+            seen.add(urn)
             parent = state[origin]
-            at_run_level = parent.at_run_level or node.kind in RUN_LEVEL
-            ref = node.first_seen if node.kind in RUN_LEVEL else parent.ref_time
-            visit = _Visit(node, depth, at_run_level, ref, resolution)
+            run_level = node.kind in RUN_LEVEL
+            visit = _Visit(
+                node,
+                depth,
+                parent.at_run_level or run_level,
+                node.first_seen if run_level else parent.ref_time,
+                resolution,
+            )
             frontier.append(visit)
-            known = visits.get(node.urn)
+            known = visits.get(urn)
             if known is None or depth < known.distance:
-                visits[node.urn] = visit
+                visits[urn] = visit
     return False
 
 
@@ -152,30 +211,31 @@ async def _steps(
     state: dict[str, _Visit],
     upstream: bool,
     window: TimeWindow,
-) -> list[tuple[str, EdgeRecord, NodeRecord, Resolution | None]]:
+) -> list[Step]:
     """Return this level's hops, with entities resolved to versions where the rules say so."""
-    urns = [v.record.urn for v in frontier]
+    urns = [v.node.urn for v in frontier]
     hops = await reader.flow_hops(urns, upstream)
-    steps: list[tuple[str, EdgeRecord, NodeRecord, Resolution | None]] = []
     if not upstream:
-        steps = [(origin, edge, node, None) for origin, edge, node in hops]
-        entities = [v.record.urn for v in frontier if not v.at_run_level and v.record.kind in VERSIONED_ENTITIES]
+        steps: list[Step] = [(origin, edge, node, None) for origin, edge, node in hops]
+        entities = [v.node.urn for v in frontier if not v.at_run_level and v.node.kind in VERSIONED_ENTITIES]
         if entities:
             steps.extend((origin, edge, node, None) for origin, edge, node in await reader.version_hops(entities))
         return steps
-    to_resolve: list[tuple[str, EdgeRecord, NodeRecord]] = []
-    writers: dict[tuple[str, str, str], tuple[str, EdgeRecord, NodeRecord]] = {}
+    steps = []
+    to_resolve: list[Hop] = []
+    writers: dict[tuple[str, str, str], Hop] = {}
     for origin, edge, node in hops:
         visit = state[origin]
         if not visit.at_run_level:
             steps.append((origin, edge, node, None))
         elif node.kind in VERSIONED_ENTITIES:
             to_resolve.append((origin, edge, node))
-        elif node.kind is Kind.RUN and visit.record.kind not in RUN_LEVEL:
+        elif node.kind is Kind.RUN and visit.node.kind not in RUN_LEVEL:
             # An unversioned node (a feature view, a document) written by many runs: what stood
             # behind it at the time is the last run of each job that wrote it before then.
             if node.first_seen <= visit.ref_time:
-                job = (origin, node.key.namespace, node.key.name)
+                key = node.key
+                job = (origin, key.namespace, key.name)
                 best = writers.get(job)
                 if best is None or (node.first_seen, node.urn) > (best[2].first_seen, best[2].urn):
                     writers[job] = (origin, edge, node)
@@ -189,19 +249,14 @@ async def _steps(
     return steps
 
 
-async def _resolve(
-    reader: GraphReader,
-    hops: list[tuple[str, EdgeRecord, NodeRecord]],
-    state: dict[str, _Visit],
-    window: TimeWindow,
-) -> list[tuple[str, EdgeRecord, NodeRecord, Resolution | None]]:
+async def _resolve(reader: GraphReader, hops: list[Hop], state: dict[str, _Visit], window: TimeWindow) -> list[Step]:
     """Replace each entity by its version live at the time of the node that used it."""
     entities = sorted({node.urn for _, _, node in hops})
-    versions: dict[str, list[NodeRecord]] = {}
+    versions: dict[str, list[NodeView]] = {}
     for entity_urn, edge, version in await reader.version_hops(entities):
         if _edge_ok(edge, window) and _node_ok(version, window):
             versions.setdefault(entity_urn, []).append(version)
-    steps: list[tuple[str, EdgeRecord, NodeRecord, Resolution | None]] = []
+    steps: list[Step] = []
     for origin, edge, entity in hops:
         at = state[origin].ref_time
         live = [v for v in versions.get(entity.urn, ()) if v.first_seen <= at]
@@ -213,34 +268,50 @@ async def _resolve(
     return steps
 
 
-def _page(
+async def _page(
+    reader: GraphReader,
     start: str,
     query: LineageQuery,
     visits: dict[str, _Visit],
-    edges: dict[tuple[str, str, str, str, str, str], LineageEdge],
+    resolved: list[Resolved],
     cut: bool,
 ) -> LineageResult:
+    """Count everything, cut the page, and hydrate only what the page returns."""
     kinds = query.kinds
-    chosen = [v for v in visits.values() if kinds is None or v.record.kind in kinds or v.record.urn == start]
-    chosen.sort(key=lambda v: (v.distance, v.record.urn))
+    chosen = [v for v in visits.values() if kinds is None or v.node.kind in kinds or v.node.urn == start]
     end = query.offset + query.limit
-    page = chosen[query.offset : end]
-    on_page = {v.record.urn for v in page}
-    returned = on_page | {v.record.urn for v in chosen[: query.offset]}
-    page_edges = [
-        e for e in edges.values() if e.src in returned and e.dst in returned and (e.src in on_page or e.dst in on_page)
-    ]
-    page_edges.sort(key=lambda e: (e.src, e.record.type.value, e.dst, e.record.qualifier))
-    counts = Counter(v.record.kind.value for v in chosen if v.record.urn != start)
+    # Only the first offset+limit nodes in (distance, id) order are needed: no full sort.
+    head = heapq.nsmallest(end, chosen, key=lambda v: (v.distance, v.node.urn))
+    page = head[query.offset :]
+    on_page = {v.node.urn for v in page}
+    returned = {v.node.urn for v in head}
+    window = query.window
+    found: dict[tuple[str, ...], tuple[EdgeView, str, str, Resolution | None]] = {}
+    for edge in await reader.edges_among(on_page, returned):
+        if _edge_ok(edge, window):
+            found.setdefault((*edge.ident, edge.src, edge.dst), (edge, edge.src, edge.dst, None))
+    for edge, src, dst, via in resolved:
+        if src in returned and dst in returned and (src in on_page or dst in on_page):
+            found.setdefault((*edge.ident, src, dst), (edge, src, dst, via))
+    nodes, full_edges = await reader.hydrate(on_page, {e.ident for e, _, _, _ in found.values()})
+    counts = Counter(v.node.kind.value for v in chosen if v.node.urn != start)
     return LineageResult(
         start=start,
-        nodes=[LineageNode(v.record, v.distance, v.resolution) for v in page],
-        edges=page_edges,
+        nodes=[LineageNode(nodes[v.node.urn], v.distance, v.resolution) for v in page],
+        edges=[
+            LineageEdge(full_edges[edge.ident], src, dst, via)
+            for _, (edge, src, dst, via) in sorted(found.items(), key=_edge_order)
+        ],
         total=len(chosen),
         counts_by_kind=dict(sorted(counts.items())),
         is_partial=cut or end < len(chosen),
         deadline_exceeded=cut,
     )
+
+
+def _edge_order(item: tuple[tuple[str, ...], object]) -> tuple[str, ...]:
+    src_ident, type_, dst_ident, qualifier, src, dst = item[0]
+    return (src, type_, dst, qualifier, src_ident, dst_ident)
 
 
 async def path(
@@ -254,25 +325,29 @@ async def path(
     a = await _start(reader, source)
     b = await _start(reader, target)
     if a.urn == b.urn:
-        return PathResult([a], [])
+        nodes, _ = await reader.hydrate([a.urn], [])
+        return PathResult([nodes[a.urn]], [])
     found = await _shortest(reader, a, b, window, max_hops)
     if found is None:
         found = await _shortest(reader, b, a, window, max_hops)
-    return found
+    if found is None:
+        return None
+    urns, hops = found
+    nodes, edges = await reader.hydrate(urns, [edge.ident for edge, _, _ in hops])
+    return PathResult([nodes[u] for u in urns], [LineageEdge(edges[e.ident], s, d) for e, s, d in hops])
 
 
 async def _shortest(
-    reader: GraphReader, a: NodeRecord, b: NodeRecord, window: TimeWindow, max_hops: int
-) -> PathResult | None:
+    reader: GraphReader, a: NodeView, b: NodeView, window: TimeWindow, max_hops: int
+) -> tuple[list[str], list[tuple[EdgeView, str, str]]] | None:
     """Walk downstream from ``a`` until ``b``; ties go to the smallest ids, so stores agree."""
-    parents: dict[str, tuple[str, LineageEdge] | None] = {a.urn: None}
-    records = {a.urn: a}
-    frontier = [_Visit(a, 0, a.kind in RUN_LEVEL, a.first_seen)]
+    parents: dict[str, tuple[str, EdgeView, str, str] | None] = {a.urn: None}
+    frontier = [_visit(a)]
     for _depth in range(max_hops):
         if not frontier:
             return None
-        frontier.sort(key=lambda v: v.record.urn)
-        state = {v.record.urn: v for v in frontier}
+        frontier.sort(key=lambda v: v.node.urn)
+        state = {v.node.urn: v for v in frontier}
         steps = await _steps(reader, frontier, state, False, window)
         steps.sort(key=lambda s: (s[0], s[2].urn, s[1].ident))
         next_frontier = []
@@ -280,22 +355,23 @@ async def _shortest(
             if node.urn in parents or not _edge_ok(edge, window) or not _node_ok(node, window):
                 continue
             src, dst = (node.urn, origin) if edge.type in VERSION_EDGES else (origin, node.urn)
-            parents[node.urn] = (origin, LineageEdge(edge, src, dst))
-            records[node.urn] = node
+            parents[node.urn] = (origin, edge, src, dst)
             parent = state[origin]
             next_frontier.append(_Visit(node, 0, parent.at_run_level or node.kind in RUN_LEVEL, node.first_seen))
             if node.urn == b.urn:
-                return _unwind(parents, records, b.urn)
+                return _unwind(parents, b.urn)
         frontier = next_frontier
     return None
 
 
-def _unwind(parents: dict[str, tuple[str, LineageEdge] | None], records: dict[str, NodeRecord], end: str) -> PathResult:
-    nodes, hops = [records[end]], []
+def _unwind(
+    parents: dict[str, tuple[str, EdgeView, str, str] | None], end: str
+) -> tuple[list[str], list[tuple[EdgeView, str, str]]]:
+    urns, hops = [end], []
     step = parents[end]
     while step is not None:
-        origin, edge = step
-        hops.append(edge)
-        nodes.append(records[origin])
+        origin, edge, src, dst = step
+        hops.append((edge, src, dst))
+        urns.append(origin)
         step = parents[origin]
-    return PathResult(nodes[::-1], hops[::-1])
+    return urns[::-1], hops[::-1]

@@ -1,4 +1,4 @@
-"""The embedded store's durable half: journal, dead letters and graph rows in one SQLite file.
+"""The embedded store's durable half: journal, dead letters and full graph rows in one SQLite file.
 
 WAL mode: a commit that returned is on disk even if the process is killed the next instant
 (``synchronous=NORMAL`` survives a process crash; ``FULL`` also survives power loss).
@@ -30,20 +30,12 @@ CREATE TABLE IF NOT EXISTS edges (
     ev_last_time REAL NOT NULL, ev_count INTEGER NOT NULL, properties TEXT, markers TEXT,
     PRIMARY KEY (src, type, dst, qualifier)) WITHOUT ROWID;
 """
-NODE_COLUMNS = (
-    "urn",
-    "kind",
-    "first_seen",
-    "last_seen",
-    "properties",
-    "stamps",
-    "markers",
-    "evidence",
-)
+NODE_COLUMNS = ("urn", "kind", "first_seen", "last_seen", "properties", "stamps", "markers", "evidence")
 EDGE_COLUMNS = (
     "src", "type", "dst", "qualifier", "first_seen", "last_seen", "ev_first", "ev_first_time",
     "ev_last", "ev_last_time", "ev_count", "properties", "markers",
 )  # fmt: skip
+JOURNAL_COLUMNS = "seq, id, source, received_at, raw, prev_hash, record_hash"
 _CHUNK = 500  # stays under SQLite's limit on bound parameters
 
 
@@ -57,11 +49,14 @@ class SqliteFile:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={_pragma(synchronous)}")
+        self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: reads of hot rows stay in memory
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    # -- journal ---------------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
         """Return the journal's last position and hash."""
@@ -70,12 +65,19 @@ class SqliteFile:
 
     def known_ids(self, ids: Sequence[str]) -> set[str]:
         """Return which of these journal ids are already kept."""
-        found: set[str] = set()
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"SELECT id FROM journal WHERE id IN ({marks})", chunk))
-        return found
+        return {row[0] for row in self._where_in("SELECT id FROM journal WHERE id IN", ids)}
+
+    def journal(self, after_seq: int, limit: int | None) -> list[JournalRecord]:
+        """Return journal records in order after a position."""
+        sql = f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?"
+        return [JournalRecord(*row) for row in self.db.execute(sql, (after_seq, -1 if limit is None else limit))]
+
+    def journal_by_id(self, ids: Sequence[str]) -> dict[str, JournalRecord]:
+        """Return journal records by id."""
+        rows = self._where_in(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE id IN", ids)
+        return {row[1]: JournalRecord(*row) for row in rows}
+
+    # -- graph rows ------------------------------------------------------------------------
 
     def write(
         self,
@@ -90,27 +92,14 @@ class SqliteFile:
                 "INSERT INTO journal VALUES (?,?,?,?,?,?,?)",
                 [(r.seq, r.id, r.source, r.received_at, r.raw, r.prev_hash, r.record_hash) for r in records],
             )
-            self._upsert_graph(node_rows, edge_rows)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-
-    def _upsert_graph(self, node_rows: Iterable[dict[str, Any]], edge_rows: Iterable[dict[str, Any]]) -> None:
-        self.db.executemany(
-            f"INSERT OR REPLACE INTO nodes VALUES ({','.join('?' * len(NODE_COLUMNS))})",
-            [tuple(r[c] for c in NODE_COLUMNS) for r in node_rows],
-        )
-        self.db.executemany(
-            f"INSERT OR REPLACE INTO edges VALUES ({','.join('?' * len(EDGE_COLUMNS))})",
-            [tuple(r[c] for c in EDGE_COLUMNS) for r in edge_rows],
-        )
-
-    def write_graph(self, node_rows: Iterable[dict[str, Any]], edge_rows: Iterable[dict[str, Any]]) -> None:
-        """Write graph rows alone (replay), in one transaction."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self._upsert_graph(node_rows, edge_rows)
+            self.db.executemany(
+                f"INSERT OR REPLACE INTO nodes VALUES ({','.join('?' * len(NODE_COLUMNS))})",
+                [tuple(r[c] for c in NODE_COLUMNS) for r in node_rows],
+            )
+            self.db.executemany(
+                f"INSERT OR REPLACE INTO edges VALUES ({','.join('?' * len(EDGE_COLUMNS))})",
+                [tuple(r[c] for c in EDGE_COLUMNS) for r in edge_rows],
+            )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -123,79 +112,70 @@ class SqliteFile:
         self.db.execute("DELETE FROM edges")
         self.db.execute("COMMIT")
 
-    def node_rows(self, urns: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield node rows, all of them or those with these ids."""
-        yield from self._rows("nodes", NODE_COLUMNS, "urn", urns)
+    def node_metas(self) -> Iterator[tuple[str, str, float, float, str | None]]:
+        """Yield (urn, kind, first_seen, last_seen, markers) of every node."""
+        yield from self.db.execute("SELECT urn, kind, first_seen, last_seen, markers FROM nodes")
 
-    def edge_rows(self) -> Iterator[dict[str, Any]]:
-        """Yield every edge row."""
-        yield from self._rows("edges", EDGE_COLUMNS, None, None)
+    def edge_metas(self) -> Iterator[tuple[str, str, str, str, float, float, str | None]]:
+        """Yield (src, type, dst, qualifier, first_seen, last_seen, markers) of every edge."""
+        yield from self.db.execute("SELECT src, type, dst, qualifier, first_seen, last_seen, markers FROM edges")
 
-    def edge_row(self, ident: tuple[str, str, str, str]) -> dict[str, Any] | None:
-        """Return one edge row by its identity."""
-        cur = self.db.execute(
-            f"SELECT {','.join(EDGE_COLUMNS)} FROM edges WHERE src=? AND type=? AND dst=? AND qualifier=?",
-            ident,
-        )
-        row = cur.fetchone()
-        return None if row is None else dict(zip(EDGE_COLUMNS, row, strict=True))
+    def node_rows(self, urns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield full node rows, all of them or those with these ids."""
+        select = f"SELECT {','.join(NODE_COLUMNS)} FROM nodes"
+        rows = self.db.execute(select) if urns is None else self._where_in(f"{select} WHERE urn IN", urns)
+        for row in rows:
+            yield dict(zip(NODE_COLUMNS, row, strict=True))
 
-    def _rows(
-        self, table: str, columns: Sequence[str], key: str | None, values: Iterable[str] | None
-    ) -> Iterator[dict[str, Any]]:
-        select = f"SELECT {','.join(columns)} FROM {table}"
-        if values is None:
+    def edge_rows(self, idents: Sequence[tuple[str, str, str, str]] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield full edge rows, all of them or those with these identities."""
+        select = f"SELECT {','.join(EDGE_COLUMNS)} FROM edges"
+        if idents is None:
             for row in self.db.execute(select):
-                yield dict(zip(columns, row, strict=True))
+                yield dict(zip(EDGE_COLUMNS, row, strict=True))
             return
-        wanted = list(values)
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"{select} WHERE {key} IN ({marks})", chunk):
-                yield dict(zip(columns, row, strict=True))
+        # One primary-key lookup per edge: SQLite plans a row-value IN list as a scan.
+        by_key = f"{select} WHERE src = ? AND type = ? AND dst = ? AND qualifier = ?"
+        for ident in idents:
+            row = self.db.execute(by_key, ident).fetchone()
+            if row is not None:
+                yield dict(zip(EDGE_COLUMNS, row, strict=True))
 
-    def journal(self, after_seq: int, limit: int | None) -> list[JournalRecord]:
-        """Return journal records in order after a position."""
-        sql = "SELECT seq, id, source, received_at, raw, prev_hash, record_hash FROM journal WHERE seq > ? ORDER BY seq"
-        args: tuple[int, ...] = (after_seq,)
-        if limit is not None:
-            sql += " LIMIT ?"
-            args = (after_seq, limit)
-        return [JournalRecord(*row) for row in self.db.execute(sql, args)]
+    def search(self, needle: str, kinds: Sequence[str] | None) -> list[str]:
+        """Return the ids whose text contains the needle (case-insensitive), of these kinds."""
+        sql = "SELECT urn FROM nodes WHERE instr(lower(urn), ?) > 0"
+        args: list[Any] = [needle]
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args.extend(kinds)
+        return [row[0] for row in self.db.execute(sql, args)]
 
-    def journal_by_id(self, ids: Sequence[str]) -> dict[str, JournalRecord]:
-        """Return journal records by id."""
-        found = {}
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT seq, id, source, received_at, raw, prev_hash, record_hash FROM journal WHERE id IN ({marks})"
-            for row in self.db.execute(sql, chunk):
-                found[row[1]] = JournalRecord(*row)
-        return found
+    def _where_in(self, prefix: str, values: Sequence[str]) -> Iterator[Sequence[Any]]:
+        """Run ``<prefix> (?,...)`` in chunks of values."""
+        for i in range(0, len(values), _CHUNK):
+            chunk = values[i : i + _CHUNK]
+            yield from self.db.execute(f"{prefix} ({','.join('?' * len(chunk))})", chunk)
+
+    # -- dead letters ----------------------------------------------------------------------
 
     def add_dead_letter(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
         """Keep a refused input."""
-        self.db.execute("BEGIN IMMEDIATE")
         cur = self.db.execute(
             "INSERT INTO dead_letter (source, received_at, raw, reason) VALUES (?,?,?,?)",
             (source, received_at, raw, reason),
         )
-        self.db.execute("COMMIT")
         return DeadLetter(int(cur.lastrowid or 0), source, received_at, raw, reason)
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:
         """Return the most recent refused inputs, newest first."""
         rows = self.db.execute(
-            "SELECT id, source, received_at, raw, reason FROM dead_letter ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "SELECT id, source, received_at, raw, reason FROM dead_letter ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [DeadLetter(*row) for row in rows]
 
 
 def _pragma(value: str) -> str:
-    allowed = {"OFF", "NORMAL", "FULL", "EXTRA"}
+    allowed = {"NORMAL", "FULL", "EXTRA"}
     if value.upper() not in allowed:
         msg = f"synchronous: {value!r} is not one of {sorted(allowed)}"
         raise ValueError(msg)

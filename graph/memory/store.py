@@ -1,28 +1,36 @@
-"""MemoryStore: the graph in a networkx DiGraph, durable in SQLite under a data folder.
+"""MemoryStore: the graph's shape in a networkx DiGraph, its full records in SQLite.
 
-SQLite is the truth; the DiGraph is rebuilt from it on open. An ``apply`` merges into the
-in-memory records, writes the journal and the touched rows in one transaction, and only
-then returns; if the write fails, the touched records are read back from SQLite, so memory
-never holds what disk does not. Everything runs on the caller's event loop thread, one
-call at a time, so readers never see a half-applied delta.
+SQLite holds everything (journal, full node and edge records) and is the truth. The DiGraph
+holds what traversal needs and nothing more, so a million nodes fit in a few GB: each node's
+entry is a NodeMeta, and each adjacency entry (``graph._succ[u][v]``, the same object in
+``graph._pred[v][u]``) is a tuple of EdgeMeta, one per edge type between the two nodes.
+networkx algorithms that read adjacency (BFS, shortest paths) work on it unchanged.
+
+``apply`` reads the full records it touches from SQLite, merges in Python (graph/records.py),
+writes journal and rows in one transaction and only then updates memory: a failed write
+leaves memory as it was. Calls run on the caller's event loop thread, one at a time.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import networkx as nx
 
 from graph import traversal
-from graph.delta import EdgeRef, EdgeUpsert, NodeUpsert
-from graph.edges import FLOW_EDGES, VERSION_EDGES
+from graph.delta import EdgeUpsert, NodeUpsert
+from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import Kind, NodeKey
 from graph.memory.sqlite import SqliteFile
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
 from graph.records import (
+    EdgeMeta,
     EdgeRecord,
+    NodeMeta,
     NodeRecord,
     apply_close,
     edge_from_row,
@@ -37,10 +45,11 @@ from graph.records import (
 )
 from graph.results import LineageResult, PathResult, SearchResult
 from graph.store import Ingested, Progress, Projector, search_rank
-from graph.traversal import Hop
+from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 
-EdgeIdent = tuple[str, str, str, str]
 _REPLAY_CHUNK = 2000
+_KINDS = {k.value: k for k in Kind}
+_TYPES = {t.value: t for t in EdgeType}
 
 
 class MemoryStore:
@@ -53,28 +62,41 @@ class MemoryStore:
         self._head = self.file.head()
         self._load()
 
-    # -- opening -----------------------------------------------------------------------------
+    # -- the in-memory shape -----------------------------------------------------------------
 
     def _load(self) -> None:
-        """Rebuild the in-memory graph from SQLite."""
+        """Rebuild the in-memory shape from SQLite (ids interned: one string per node)."""
         graph = nx.DiGraph()
-        add_node = graph.add_node
-        for row in self.file.node_rows():
-            record = node_from_row(row)
-            add_node(record.urn, r=record)
-        succ = graph._succ
-        for row in self.file.edge_rows():
-            edge = edge_from_row(row)
-            self._link(graph, succ, edge)
+        nodes, succ, pred = graph._node, graph._succ, graph._pred
+        intern = sys.intern
+        for urn, kind, first, last, markers in self.file.node_metas():
+            urn = intern(urn)
+            nodes[urn] = NodeMeta(urn, _KINDS[kind], first, last, _markers(markers))
+            succ[urn], pred[urn] = {}, {}
+        for src, type_, dst, qualifier, first, last, markers in self.file.edge_metas():
+            src, dst = intern(src), intern(dst)
+            self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers)))
         self.graph = graph
 
     @staticmethod
-    def _link(graph: nx.DiGraph, succ: dict[str, dict[str, dict[EdgeIdent, EdgeRecord]]], edge: EdgeRecord) -> None:
-        bundle = succ.get(edge.src, {}).get(edge.dst)
-        if bundle is None:
-            graph.add_edge(edge.src, edge.dst)
-            bundle = succ[edge.src][edge.dst]
-        bundle[edge.ident] = edge
+    def _link(graph: nx.DiGraph, meta: EdgeMeta) -> None:
+        """Put an edge into adjacency, replacing the one with the same identity if present."""
+        succ_u = graph._succ[meta.src]
+        bundle: tuple[EdgeMeta, ...] = succ_u.get(meta.dst, ())
+        same = [i for i, e in enumerate(bundle) if e.type is meta.type and e.qualifier == meta.qualifier]
+        bundle = (*bundle[: same[0]], meta, *bundle[same[0] + 1 :]) if same else (*bundle, meta)
+        succ_u[meta.dst] = bundle
+        graph._pred[meta.dst][meta.src] = bundle
+
+    def _add_node(self, meta: NodeMeta) -> None:
+        graph = self.graph
+        if meta.urn in graph._node:
+            graph._node[meta.urn] = meta
+        else:
+            urn = sys.intern(meta.urn)
+            meta.urn = urn
+            graph._node[urn] = meta
+            graph._succ[urn], graph._pred[urn] = {}, {}
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -93,118 +115,79 @@ class MemoryStore:
         if not fresh:
             return outcome
         records = chain((item.entry for item in fresh), *self._head)
-        touched_nodes: dict[str, NodeRecord] = {}
-        touched_edges: dict[EdgeIdent, EdgeRecord] = {}
-        created_nodes: list[str] = []
-        created_edges: list[EdgeRecord] = []
-        try:
-            for item in fresh:
-                self._merge(item, touched_nodes, touched_edges, created_nodes, created_edges)
-            self.file.write(
-                records,
-                (node_to_row(r) for r in touched_nodes.values()),
-                (edge_to_row(e) for e in touched_edges.values()),
-            )
-        except BaseException:
-            self._restore(touched_nodes, touched_edges, created_nodes, created_edges)
-            raise
+        nodes, edges = self._merge_all(fresh)
+        self.file.write(records, (node_to_row(r) for r in nodes.values()), (edge_to_row(e) for e in edges.values()))
+        self._install(nodes, edges)
         self._head = (records[-1].seq, records[-1].record_hash)
         return outcome
 
-    def _merge(
-        self,
-        item: Ingested,
-        touched_nodes: dict[str, NodeRecord],
-        touched_edges: dict[EdgeIdent, EdgeRecord],
-        created_nodes: list[str],
-        created_edges: list[EdgeRecord],
-    ) -> None:
-        rid = item.entry.id
-        nodes = self.graph._node
-        for upsert in item.delta.nodes:
-            urn = upsert.key.urn
-            attrs = nodes.get(urn)
-            if attrs is None:
-                record = new_node(upsert, rid)
-                self.graph.add_node(urn, r=record)
-                created_nodes.append(urn)
-            else:
-                record = attrs["r"]
-                merge_node(record, upsert, rid)
-            touched_nodes[urn] = record
-        succ = self.graph._succ
-        for eu in item.delta.edges:
-            ident = edge_ident(eu.ref)
-            edge = succ.get(ident[0], {}).get(ident[2], {}).get(ident)
-            if edge is None:
-                edge = new_edge(eu, rid)
-                self._link(self.graph, succ, edge)
-                created_edges.append(edge)
-            else:
-                merge_edge(edge, eu, rid)
-            touched_edges[ident] = edge
-        for close in item.delta.closes:
-            target = close.target
-            if isinstance(target, NodeKey):
-                record = self._node_for_close(target, close.time, rid, created_nodes)
-                apply_close(record, close)
-                touched_nodes[record.urn] = record
-            else:
-                edge = self._edge_for_close(target, close.time, rid, touched_nodes, created_nodes, created_edges)
-                apply_close(edge, close)
-                touched_edges[edge.ident] = edge
+    def _merge_all(self, items: Sequence[Ingested]) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Merge every item's delta into full records, read from SQLite where they exist."""
+        graph_nodes = self.graph._node
+        node_keys = {u.key.urn for item in items for u in item.delta.nodes if not self._changes_nothing(u)}
+        edge_keys = {edge_ident(e.ref) for item in items for e in item.delta.edges}
+        for item in items:
+            for close in item.delta.closes:
+                target = close.target
+                if isinstance(target, NodeKey):
+                    node_keys.add(target.urn)
+                else:
+                    edge_keys.add(edge_ident(target))
+                    node_keys.update((target.src.urn, target.dst.urn))
+        existing_nodes = [u for u in node_keys if u in graph_nodes]
+        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(existing_nodes)}
+        existing_edges = [i for i in edge_keys if self._edge_meta(i) is not None]
+        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(existing_edges))}
+        for item in items:
+            rid = item.entry.id
+            for nu in item.delta.nodes:
+                node = nodes.get(nu.key.urn)
+                if node is None and nu.key.urn in graph_nodes:
+                    continue  # an implied mention inside what is known: nothing to write
+                if node is None:
+                    nodes[nu.key.urn] = new_node(nu, rid)
+                else:
+                    merge_node(node, nu, rid)
+            for eu in item.delta.edges:
+                ident = edge_ident(eu.ref)
+                edge = edges.get(ident)
+                if edge is None:
+                    edges[ident] = new_edge(eu, rid)
+                else:
+                    merge_edge(edge, eu, rid)
+            for close in item.delta.closes:
+                target = close.target
+                # A close that arrives before the sighting it ends is kept all the same.
+                if isinstance(target, NodeKey):
+                    apply_close(nodes.setdefault(target.urn, new_node(NodeUpsert(target, close.time), rid)), close)
+                    continue
+                for key in (target.src, target.dst):
+                    nodes.setdefault(key.urn, new_node(NodeUpsert(key, close.time), rid))
+                ident = edge_ident(target)
+                apply_close(edges.setdefault(ident, new_edge(EdgeUpsert(target, close.time), rid)), close)
+        return nodes, edges
 
-    def _node_for_close(self, key: NodeKey, at: float, rid: str, created: list[str]) -> NodeRecord:
-        attrs = self.graph._node.get(key.urn)
-        if attrs is not None:
-            record: NodeRecord = attrs["r"]
-            return record
-        # A close that arrives before the sighting it ends is kept all the same.
-        record = new_node(NodeUpsert(key, at), rid)
-        self.graph.add_node(key.urn, r=record)
-        created.append(key.urn)
-        return record
+    def _changes_nothing(self, upsert: NodeUpsert) -> bool:
+        """Return whether an implied mention falls inside what is already known of the node."""
+        if not upsert.implied:
+            return False
+        meta = self.graph._node.get(upsert.key.urn)
+        return meta is not None and meta.first_seen <= upsert.time <= meta.last_seen
 
-    def _edge_for_close(
-        self,
-        ref: EdgeRef,
-        at: float,
-        rid: str,
-        touched_nodes: dict[str, NodeRecord],
-        created_nodes: list[str],
-        created_edges: list[EdgeRecord],
-    ) -> EdgeRecord:
-        ident = edge_ident(ref)
-        known: EdgeRecord | None = self.graph._succ.get(ident[0], {}).get(ident[2], {}).get(ident)
-        if known is not None:
-            return known
-        for key in (ref.src, ref.dst):
-            touched_nodes[key.urn] = self._node_for_close(key, at, rid, created_nodes)
-        edge = new_edge(EdgeUpsert(ref, at), rid)
-        self._link(self.graph, self.graph._succ, edge)
-        created_edges.append(edge)
-        return edge
+    def _edge_meta(self, ident: EdgeIdent) -> EdgeMeta | None:
+        src, type_, dst, qualifier = ident
+        bundle: tuple[EdgeMeta, ...] = self.graph._succ.get(src, {}).get(dst, ())
+        return next((m for m in bundle if m.type.value == type_ and m.qualifier == qualifier), None)
 
-    def _restore(
-        self,
-        touched_nodes: dict[str, NodeRecord],
-        touched_edges: dict[EdgeIdent, EdgeRecord],
-        created_nodes: list[str],
-        created_edges: list[EdgeRecord],
-    ) -> None:
-        """Undo in-memory merges after a failed write by reading the touched rows back."""
-        for edge in created_edges:
-            bundle = self.graph._succ[edge.src][edge.dst]
-            bundle.pop(edge.ident, None)
-            if not bundle:
-                self.graph.remove_edge(edge.src, edge.dst)
-        self.graph.remove_nodes_from(created_nodes)
-        for row in self.file.node_rows([u for u in touched_nodes if u in self.graph]):
-            self.graph._node[row["urn"]]["r"] = node_from_row(row)
-        for ident in touched_edges:
-            edge_row = self.file.edge_row(ident)
-            if edge_row is not None:
-                self.graph._succ[ident[0]][ident[2]][ident] = edge_from_row(edge_row)
+    def _install(self, nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]) -> None:
+        """Bring the in-memory shape up to the records just written."""
+        for node in nodes.values():
+            self._add_node(node.meta())
+        graph_nodes = self.graph._node
+        for edge in edges.values():
+            meta = edge.meta()
+            meta.src, meta.dst = graph_nodes[meta.src].urn, graph_nodes[meta.dst].urn  # share the interned ids
+            self._link(self.graph, meta)
 
     async def reject(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
         """Keep an input that was refused, with the reason."""
@@ -219,94 +202,108 @@ class MemoryStore:
             records = self.file.journal(after, _REPLAY_CHUNK)
             if not records:
                 return applied
-            touched_nodes: dict[str, NodeRecord] = {}
-            touched_edges: dict[EdgeIdent, EdgeRecord] = {}
+            items = []
             for record in records:
                 delta = project(record)
                 if delta is not None:
-                    entry = JournalEntry(record.source, record.raw, record.received_at)
-                    self._merge(Ingested(entry, delta), touched_nodes, touched_edges, [], [])
-                    applied += 1
-            self.file.write_graph(
-                (node_to_row(r) for r in touched_nodes.values()),
-                (edge_to_row(e) for e in touched_edges.values()),
-            )
+                    items.append(Ingested(JournalEntry(record.source, record.raw, record.received_at), delta))
+            nodes, edges = self._merge_all(items)
+            self.file.write([], (node_to_row(r) for r in nodes.values()), (edge_to_row(e) for e in edges.values()))
+            self._install(nodes, edges)
+            applied += len(items)
             after = records[-1].seq
             if progress is not None:
                 progress(len(records))
 
-    # -- reading -----------------------------------------------------------------------------
+    # -- reading: traversal (GraphReader) ----------------------------------------------------
 
-    async def get(self, urns: Collection[str]) -> dict[str, NodeRecord]:
-        """Return the nodes that exist among these ids."""
-        nodes = self.graph._node
-        return {u: nodes[u]["r"] for u in urns if u in nodes}
-
-    async def nodes(self, urns: Collection[str]) -> dict[str, NodeRecord]:
-        """Return the records of those nodes that exist (GraphReader)."""
-        return await self.get(urns)
+    async def nodes(self, urns: Collection[str]) -> dict[str, NodeView]:
+        """Return the in-memory views of those nodes that exist."""
+        graph_nodes = self.graph._node
+        return {u: graph_nodes[u] for u in urns if u in graph_nodes}
 
     async def flow_hops(self, urns: Sequence[str], upstream: bool) -> list[Hop]:
-        """Return flow edges into (upstream) or out of (downstream) these nodes (GraphReader)."""
+        """Return flow edges into (upstream) or out of (downstream) these nodes."""
         adjacency = self.graph._pred if upstream else self.graph._succ
-        nodes = self.graph._node
+        graph_nodes = self.graph._node
+        flow = FLOW_EDGES
         hops: list[Hop] = []
         append = hops.append
         for urn in urns:
             for other, bundle in adjacency[urn].items():
-                for edge in bundle.values():
-                    if edge.type in FLOW_EDGES:
-                        append((urn, edge, nodes[other]["r"]))
+                for edge in bundle:
+                    if edge.type in flow:
+                        append((urn, edge, graph_nodes[other]))
         return hops
 
     async def version_hops(self, urns: Sequence[str]) -> list[Hop]:
-        """Return the version edges into these entities (GraphReader)."""
-        pred = self.graph._pred
-        nodes = self.graph._node
-        hops: list[Hop] = []
+        """Return the version edges into these entities."""
+        pred, graph_nodes = self.graph._pred, self.graph._node
+        return [
+            (urn, edge, graph_nodes[other])
+            for urn in urns
+            for other, bundle in pred[urn].items()
+            for edge in bundle
+            if edge.type in VERSION_EDGES
+        ]
+
+    async def edges_among(self, urns: Collection[str], others: Collection[str]) -> list[EdgeView]:
+        """Return the flow and version edges between a node of ``urns`` and one of ``others``."""
+        wanted = FLOW_EDGES | VERSION_EDGES
+        others = others if isinstance(others, set | frozenset) else set(others)
+        found: list[EdgeView] = []
         for urn in urns:
-            for other, bundle in pred[urn].items():
-                for edge in bundle.values():
-                    if edge.type in VERSION_EDGES:
-                        hops.append((urn, edge, nodes[other]["r"]))
-        return hops
+            for adjacency in (self.graph._succ[urn], self.graph._pred[urn]):
+                for other, bundle in adjacency.items():
+                    if other in others:
+                        found.extend(e for e in bundle if e.type in wanted)
+        return found
+
+    async def hydrate(
+        self, urns: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return the full records of these nodes and edges from SQLite."""
+        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(list(urns))}
+        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(list(idents)))}
+        return nodes, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query."""
         return await traversal.lineage(self, query)
 
     async def path(
-        self,
-        source: NodeKey,
-        target: NodeKey,
-        window: TimeWindow = TimeWindow(),
-        max_hops: int = MAX_HOPS,
+        self, source: NodeKey, target: NodeKey, window: TimeWindow = TimeWindow(), max_hops: int = MAX_HOPS
     ) -> PathResult | None:
         """Explain how two nodes are connected."""
         return await traversal.path(self, source, target, window, max_hops)
+
+    # -- reading: everything else ------------------------------------------------------------
+
+    async def get(self, urns: Collection[str]) -> dict[str, NodeRecord]:
+        """Return the full records of the nodes that exist among these ids."""
+        present = [u for u in urns if u in self.graph._node]
+        return {row["urn"]: node_from_row(row) for row in self.file.node_rows(present)}
 
     async def search(
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
         """Find nodes by name or namespace, best match first."""
         needle = text.strip().lower()
-        wanted = set(kinds) if kinds else None
+        graph_nodes = self.graph._node
         ranked = []
-        for attrs in self.graph._node.values():
-            record: NodeRecord = attrs["r"]
-            if wanted is not None and record.kind not in wanted:
-                continue
-            rank = search_rank(record, needle)
+        for urn in self.file.search(needle, [k.value for k in kinds] if kinds else None):
+            meta = graph_nodes.get(urn)
+            rank = search_rank(meta.key, urn, needle) if meta is not None else None
             if rank is not None:
-                ranked.append((rank, record))
-        ranked.sort(key=lambda pair: pair[0])
-        return SearchResult([r for _, r in ranked[offset : offset + limit]], len(ranked))
+                ranked.append((rank, urn))
+        ranked.sort()
+        page = [urn for _, urn in ranked[offset : offset + limit]]
+        found = await self.get(page)
+        return SearchResult([found[u] for u in page], len(ranked))
 
     async def export(self) -> tuple[list[NodeRecord], list[EdgeRecord]]:
         """Return every node and edge."""
-        nodes = [attrs["r"] for attrs in self.graph._node.values()]
-        edges = [e for _, _, bundle in self.graph.edges(data=True) for e in bundle.values()]
-        return nodes, edges
+        return [node_from_row(r) for r in self.file.node_rows()], [edge_from_row(r) for r in self.file.edge_rows()]
 
     async def events(self, ids: Collection[str]) -> dict[str, JournalRecord]:
         """Return journal records by id."""
@@ -346,8 +343,9 @@ class MemoryStore:
 
     def stats(self) -> dict[str, int]:
         """Return node, edge and journal counts."""
-        return {
-            "nodes": self.graph.number_of_nodes(),
-            "edges": sum(len(b) for _, _, b in self.graph.edges(data=True)),
-            "journal": self._head[0],
-        }
+        edges = sum(len(bundle) for adjacency in self.graph._succ.values() for bundle in adjacency.values())
+        return {"nodes": len(self.graph._node), "edges": edges, "journal": self._head[0]}
+
+
+def _markers(text: str | None) -> list[tuple[float, int]] | None:
+    return [(float(t), int(c)) for t, c in json.loads(text)] if text else None

@@ -1,0 +1,1 @@
+"""Benchmarks: they print what they measured, as ratios beside a baseline from the same run."""
