@@ -20,6 +20,7 @@ from api.app import create_app
 from api.settings import Settings
 from api.stores import open_store
 from graph.errors import LineageError
+from graph.journal import ChainReport
 from graph.keys import Kind, parse_key
 from graph.query import Direction, LineageQuery, TimeWindow
 from graph.results import LineageResult
@@ -312,7 +313,13 @@ def replay(data: DataOpt = None) -> None:
 @app.command()
 def verify(data: DataOpt = None) -> None:
     """Check the journal's hash chain; exit 1 and name the record if it is broken."""
-    report = _run(lambda s: s.verify(), _settings(data))
+    async def work(store: LineageStore) -> ChainReport:
+        total, _ = await store.head()
+        with _progress() as bar:
+            task = bar.add_task("verify", total=total)
+            return await store.verify(progress=lambda n: bar.advance(task, n))
+
+    report = _run(work, _settings(data))
     if report.intact:
         console.print(f"[green]journal intact[/]: {report.checked} records, head {report.head_seq} {report.head_hash}")
         return
@@ -323,3 +330,7 @@ def verify(data: DataOpt = None) -> None:
 def main() -> None:
     """Entry point of the console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,7 @@ call these functions; neither has merge rules of its own.
 
 from __future__ import annotations
 
-import json
+import orjson
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,8 +168,8 @@ def _open_at(t: float, first: float, last: float, markers: list[Marker] | None) 
 
 
 def canonical(value: JSON) -> str:
-    """Return the one JSON text of a value, for hashing and for breaking ties."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Return the one JSON text of a value (sorted keys, no spaces), for hashing and ties."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def new_node(upsert: NodeUpsert, record_id: str) -> NodeRecord:
@@ -274,12 +274,12 @@ def node_to_row(record: NodeRecord) -> dict[str, JSON]:
 def node_from_row(row: dict[str, JSON]) -> NodeRecord:
     """Rebuild a node record from its stored values."""
     record = NodeRecord(row["urn"], parse_key(row["urn"]), row["first_seen"], row["last_seen"])
-    record.properties = json.loads(row["properties"])
-    record.stamps = {k: tuple(v) for k, v in json.loads(row["stamps"]).items()}
+    record.properties = orjson.loads(row["properties"])
+    record.stamps = {k: tuple(v) for k, v in orjson.loads(row["stamps"]).items()}
     if row.get("markers"):
-        record.markers = [tuple(m) for m in json.loads(row["markers"])]
+        record.markers = [tuple(m) for m in orjson.loads(row["markers"])]
     if row.get("evidence"):
-        record.evidence = Evidence(*json.loads(row["evidence"]))
+        record.evidence = Evidence(*orjson.loads(row["evidence"]))
     return record
 
 
@@ -305,7 +305,7 @@ def edge_to_row(record: EdgeRecord) -> dict[str, JSON]:
 
 def edge_from_row(row: dict[str, JSON]) -> EdgeRecord:
     """Rebuild an edge record from its stored values."""
-    properties, stamps = json.loads(row["properties"]) if row.get("properties") else ({}, {})
+    properties, stamps = orjson.loads(row["properties"]) if row.get("properties") else ({}, {})
     return EdgeRecord(
         row["src"],
         EdgeType(row["type"]),
@@ -322,5 +322,5 @@ def edge_from_row(row: dict[str, JSON]) -> EdgeRecord:
         ),
         properties,
         {k: tuple(v) for k, v in stamps.items()},
-        [tuple(m) for m in json.loads(row["markers"])] if row.get("markers") else [],
+        [tuple(m) for m in orjson.loads(row["markers"])] if row.get("markers") else [],
     )

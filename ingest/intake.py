@@ -7,7 +7,7 @@ replay projects the journal exactly as the first ingest did.
 
 from __future__ import annotations
 
-import json
+import orjson
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,8 +53,8 @@ class IntakeReport:
 def canonical_json(raw: str | bytes) -> str:
     """Return the canonical text of a JSON input, so the same event re-sent has the same id."""
     try:
-        return canonical(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as e:
+        return canonical(orjson.loads(raw))
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError) as e:  # JSONEncodeError: an integer over 64 bits
         msg = f"/: not JSON: {e}"
         raise InvalidInput(msg, field="/") from e
 

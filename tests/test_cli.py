@@ -80,3 +80,41 @@ def test_ingest_files_folders_and_jsonl_with_a_summary(tmp_path: Path) -> None:
     assert "many.json[1]" in result.output
     traced = runner.invoke(app, ["query", "upstream", ds("v"), "--data", str(data), "-o", "json"])
     assert json.loads(traced.output)["total"] == 7
+
+
+@pytest.mark.slow
+def test_serve_answers_health_and_graphql_on_a_real_port(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        posted = httpx.post(f"http://127.0.0.1:{port}/api/v1/graph", content=job_doc("j", ["a"], ["b"]))
+        assert posted.json()["accepted"] == 1
+        query = {"query": '{ node(id: "%s") { ... on Node { name } } }' % ds("b")}
+        assert httpx.post(f"http://127.0.0.1:{port}/graphql", json=query).json() == {"data": {"node": {"name": "b"}}}
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}" in output

@@ -82,7 +82,10 @@ class MemoryStore:
     def _link(graph: nx.DiGraph, meta: EdgeMeta) -> None:
         """Put an edge into adjacency, replacing the one with the same identity if present."""
         succ_u = graph._succ[meta.src]
-        bundle: tuple[EdgeMeta, ...] = succ_u.get(meta.dst, ())
+        bundle: tuple[EdgeMeta, ...] | None = succ_u.get(meta.dst)
+        if bundle is None:  # the common case: the first edge between the two
+            succ_u[meta.dst] = graph._pred[meta.dst][meta.src] = (meta,)
+            return
         same = [i for i, e in enumerate(bundle) if e.type is meta.type and e.qualifier == meta.qualifier]
         bundle = (*bundle[: same[0]], meta, *bundle[same[0] + 1 :]) if same else (*bundle, meta)
         succ_u[meta.dst] = bundle
