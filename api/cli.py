@@ -313,6 +313,7 @@ def replay(data: DataOpt = None) -> None:
 @app.command()
 def verify(data: DataOpt = None) -> None:
     """Check the journal's hash chain; exit 1 and name the record if it is broken."""
+
     async def work(store: LineageStore) -> ChainReport:
         total, _ = await store.head()
         with _progress() as bar:

@@ -180,8 +180,10 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     text = table(rows)
-    machine = f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, " \
-              f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+    machine = (
+        f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+    )
     print(text)
     if args.write:
         args.write.write_text(f"<!-- store_bench: {machine} -->\n{text}\n")

@@ -7,10 +7,11 @@ call these functions; neither has merge rules of its own.
 
 from __future__ import annotations
 
-import orjson
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from graph.delta import Close, EdgeRef, EdgeUpsert, NodeUpsert
 from graph.edges import EdgeType

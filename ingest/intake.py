@@ -7,10 +7,11 @@ replay projects the journal exactly as the first ingest did.
 
 from __future__ import annotations
 
-import orjson
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import orjson
 
 from graph.delta import GraphDelta
 from graph.errors import InvalidInput

@@ -112,7 +112,7 @@ def test_serve_answers_health_and_graphql_on_a_real_port(tmp_path: Path) -> None
                 time.sleep(0.2)
         posted = httpx.post(f"http://127.0.0.1:{port}/api/v1/graph", content=job_doc("j", ["a"], ["b"]))
         assert posted.json()["accepted"] == 1
-        query = {"query": '{ node(id: "%s") { ... on Node { name } } }' % ds("b")}
+        query = {"query": '{{ node(id: "{}") {{ ... on Node {{ name }} }} }}'.format(ds("b"))}
         assert httpx.post(f"http://127.0.0.1:{port}/graphql", json=query).json() == {"data": {"node": {"name": "b"}}}
     finally:
         server.terminate()
