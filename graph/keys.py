@@ -19,7 +19,7 @@ from graph.errors import InvalidKey
 
 URN_PREFIX = "urn:lineage:"
 # Everything printable except ":" and "%" stays readable; those two are what the form splits on.
-_SAFE = "/@.-_~+,=!$&'()*;[] "
+URN_SAFE = "/@.-_~+,=!$&'()*;[] "
 
 
 class Kind(StrEnum):
@@ -115,7 +115,7 @@ class NodeKey:
 
 
 def _enc(part: str) -> str:
-    return quote(part, safe=_SAFE)
+    return quote(part, safe=URN_SAFE)
 
 
 @lru_cache(maxsize=1 << 16)  # ingest sees the same ids over and over; keys are immutable

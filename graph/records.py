@@ -50,6 +50,7 @@ class NodeMeta:
     first_seen: float
     last_seen: float
     markers: list[Marker] | None = None
+    row: int = 0  # where a store keeps the full record (0: nowhere yet)
 
     @property
     def key(self) -> NodeKey:
@@ -72,6 +73,7 @@ class EdgeMeta:
     first_seen: float
     last_seen: float
     markers: list[Marker] | None = None
+    row: int = 0  # where a store keeps the full record (0: nowhere yet)
 
     @property
     def ident(self) -> tuple[str, str, str, str]:

@@ -2,6 +2,11 @@
 
 WAL mode: a commit that returned is on disk even if the process is killed the next instant
 (``synchronous=NORMAL`` survives a process crash; ``FULL`` also survives power loss).
+
+Graph rows are keyed by integer row ids that the store hands out in order, not by their text
+identity: new rows append to the end of the table instead of landing on random pages, which
+keeps each commit's write small. The store's in-memory shape maps identities to row ids (it
+is the only writer), so no text index is needed.
 """
 
 from __future__ import annotations
@@ -21,18 +26,17 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, received_at REAL NOT NULL,
     raw TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
-    urn TEXT PRIMARY KEY, kind TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
-    properties TEXT NOT NULL, stamps TEXT NOT NULL, markers TEXT, evidence TEXT) WITHOUT ROWID;
+    id INTEGER PRIMARY KEY, urn TEXT NOT NULL, kind TEXT NOT NULL, first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL, properties TEXT NOT NULL, stamps TEXT NOT NULL, markers TEXT, evidence TEXT);
 CREATE TABLE IF NOT EXISTS edges (
-    src TEXT NOT NULL, type TEXT NOT NULL, dst TEXT NOT NULL, qualifier TEXT NOT NULL,
-    first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    id INTEGER PRIMARY KEY, src TEXT NOT NULL, type TEXT NOT NULL, dst TEXT NOT NULL,
+    qualifier TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
     ev_first TEXT NOT NULL, ev_first_time REAL NOT NULL, ev_last TEXT NOT NULL,
-    ev_last_time REAL NOT NULL, ev_count INTEGER NOT NULL, properties TEXT, markers TEXT,
-    PRIMARY KEY (src, type, dst, qualifier)) WITHOUT ROWID;
+    ev_last_time REAL NOT NULL, ev_count INTEGER NOT NULL, properties TEXT, markers TEXT);
 """
-NODE_COLUMNS = ("urn", "kind", "first_seen", "last_seen", "properties", "stamps", "markers", "evidence")
+NODE_COLUMNS = ("id", "urn", "kind", "first_seen", "last_seen", "properties", "stamps", "markers", "evidence")
 EDGE_COLUMNS = (
-    "src", "type", "dst", "qualifier", "first_seen", "last_seen", "ev_first", "ev_first_time",
+    "id", "src", "type", "dst", "qualifier", "first_seen", "last_seen", "ev_first", "ev_first_time",
     "ev_last", "ev_last_time", "ev_count", "properties", "markers",
 )  # fmt: skip
 JOURNAL_COLUMNS = "seq, id, source, received_at, raw, prev_hash, record_hash"
@@ -95,6 +99,7 @@ class SqliteFile:
                 "INSERT INTO journal VALUES (?,?,?,?,?,?,?)",
                 [(r.seq, r.id, r.source, r.received_at, r.raw, r.prev_hash, r.record_hash) for r in records],
             )
+            # Row ids come from the store: a new row appends, a known one is replaced in place.
             self.db.executemany(
                 f"INSERT OR REPLACE INTO nodes VALUES ({','.join('?' * len(NODE_COLUMNS))})",
                 [tuple(r[c] for c in NODE_COLUMNS) for r in node_rows],
@@ -115,34 +120,33 @@ class SqliteFile:
         self.db.execute("DELETE FROM edges")
         self.db.execute("COMMIT")
 
-    def node_metas(self) -> Iterator[tuple[str, str, float, float, str | None]]:
-        """Yield (urn, kind, first_seen, last_seen, markers) of every node."""
-        yield from self.db.execute("SELECT urn, kind, first_seen, last_seen, markers FROM nodes")
+    def last_rows(self) -> tuple[int, int]:
+        """Return the highest node and edge row ids in use."""
+        nodes = self.db.execute("SELECT coalesce(max(id), 0) FROM nodes").fetchone()[0]
+        edges = self.db.execute("SELECT coalesce(max(id), 0) FROM edges").fetchone()[0]
+        return int(nodes), int(edges)
 
-    def edge_metas(self) -> Iterator[tuple[str, str, str, str, float, float, str | None]]:
-        """Yield (src, type, dst, qualifier, first_seen, last_seen, markers) of every edge."""
-        yield from self.db.execute("SELECT src, type, dst, qualifier, first_seen, last_seen, markers FROM edges")
+    def node_metas(self) -> Iterator[tuple[int, str, str, float, float, str | None]]:
+        """Yield (id, urn, kind, first_seen, last_seen, markers) of every node."""
+        yield from self.db.execute("SELECT id, urn, kind, first_seen, last_seen, markers FROM nodes")
 
-    def node_rows(self, urns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield full node rows, all of them or those with these ids."""
-        select = f"SELECT {','.join(NODE_COLUMNS)} FROM nodes"
-        rows = self.db.execute(select) if urns is None else self._where_in(f"{select} WHERE urn IN", urns)
+    def edge_metas(self) -> Iterator[tuple[int, str, str, str, str, float, float, str | None]]:
+        """Yield (id, src, type, dst, qualifier, first_seen, last_seen, markers) of every edge."""
+        yield from self.db.execute("SELECT id, src, type, dst, qualifier, first_seen, last_seen, markers FROM edges")
+
+    def node_rows(self, ids: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield full node rows, all of them or those with these row ids."""
+        yield from self._rows("nodes", NODE_COLUMNS, ids)
+
+    def edge_rows(self, ids: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield full edge rows, all of them or those with these row ids."""
+        yield from self._rows("edges", EDGE_COLUMNS, ids)
+
+    def _rows(self, table: str, columns: Sequence[str], ids: Sequence[int] | None) -> Iterator[dict[str, Any]]:
+        select = f"SELECT {','.join(columns)} FROM {table}"
+        rows = self.db.execute(select) if ids is None else self._where_in(f"{select} WHERE id IN", ids)
         for row in rows:
-            yield dict(zip(NODE_COLUMNS, row, strict=True))
-
-    def edge_rows(self, idents: Sequence[tuple[str, str, str, str]] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield full edge rows, all of them or those with these identities."""
-        select = f"SELECT {','.join(EDGE_COLUMNS)} FROM edges"
-        if idents is None:
-            for row in self.db.execute(select):
-                yield dict(zip(EDGE_COLUMNS, row, strict=True))
-            return
-        # One primary-key lookup per edge: SQLite plans a row-value IN list as a scan.
-        by_key = f"{select} WHERE src = ? AND type = ? AND dst = ? AND qualifier = ?"
-        for ident in idents:
-            row = self.db.execute(by_key, ident).fetchone()
-            if row is not None:
-                yield dict(zip(EDGE_COLUMNS, row, strict=True))
+            yield dict(zip(columns, row, strict=True))
 
     def search(self, needle: str, kinds: Sequence[str] | None) -> list[str]:
         """Return the ids whose text contains the needle (case-insensitive), of these kinds."""
@@ -153,7 +157,7 @@ class SqliteFile:
             args.extend(kinds)
         return [row[0] for row in self.db.execute(sql, args)]
 
-    def _where_in(self, prefix: str, values: Sequence[str]) -> Iterator[Sequence[Any]]:
+    def _where_in(self, prefix: str, values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         """Run ``<prefix> (?,...)`` in chunks of values."""
         for i in range(0, len(values), _CHUNK):
             chunk = values[i : i + _CHUNK]

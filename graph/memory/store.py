@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import networkx as nx
 
@@ -24,7 +25,7 @@ from graph import traversal
 from graph.delta import EdgeUpsert, NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import Kind, NodeKey
+from graph.keys import URN_SAFE, Kind, NodeKey
 from graph.memory.sqlite import SqliteFile
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
 from graph.records import (
@@ -60,6 +61,7 @@ class MemoryStore:
         self.file = SqliteFile(self.data_dir / "lineage.sqlite", synchronous=synchronous)
         self.graph = nx.DiGraph()
         self._head = self.file.head()
+        self._last_node_row, self._last_edge_row = self.file.last_rows()
         self._load()
 
     # -- the in-memory shape -----------------------------------------------------------------
@@ -69,13 +71,13 @@ class MemoryStore:
         graph = nx.DiGraph()
         nodes, succ, pred = graph._node, graph._succ, graph._pred
         intern = sys.intern
-        for urn, kind, first, last, markers in self.file.node_metas():
+        for row, urn, kind, first, last, markers in self.file.node_metas():
             urn = intern(urn)
-            nodes[urn] = NodeMeta(urn, _KINDS[kind], first, last, _markers(markers))
+            nodes[urn] = NodeMeta(urn, _KINDS[kind], first, last, _markers(markers), row)
             succ[urn], pred[urn] = {}, {}
-        for src, type_, dst, qualifier, first, last, markers in self.file.edge_metas():
+        for row, src, type_, dst, qualifier, first, last, markers in self.file.edge_metas():
             src, dst = intern(src), intern(dst)
-            self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers)))
+            self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers), row))
         self.graph = graph
 
     @staticmethod
@@ -119,10 +121,41 @@ class MemoryStore:
             return outcome
         records = chain((item.entry for item in fresh), *self._head)
         nodes, edges = self._merge_all(fresh)
-        self.file.write(records, (node_to_row(r) for r in nodes.values()), (edge_to_row(e) for e in edges.values()))
-        self._install(nodes, edges)
+        self._write(records, nodes, edges)
         self._head = (records[-1].seq, records[-1].record_hash)
         return outcome
+
+    def _write(
+        self, records: Sequence[JournalRecord], nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]
+    ) -> None:
+        """Write journal records and merged rows in one transaction, then bring memory up to them."""
+        node_metas = [n.meta() for n in nodes.values()]
+        edge_metas = [e.meta() for e in edges.values()]
+        next_node, next_edge = self._last_node_row, self._last_edge_row
+        for nmeta in node_metas:
+            known = self.graph._node.get(nmeta.urn)
+            if known is not None:
+                nmeta.row = known.row
+            else:
+                next_node += 1
+                nmeta.row = next_node
+        for emeta in edge_metas:
+            known_edge = self._edge_meta(emeta.ident)
+            if known_edge is not None:
+                emeta.row = known_edge.row
+            else:
+                next_edge += 1
+                emeta.row = next_edge
+        node_rows = [{**node_to_row(n), "id": m.row} for n, m in zip(nodes.values(), node_metas, strict=True)]
+        edge_rows = [{**edge_to_row(e), "id": m.row} for e, m in zip(edges.values(), edge_metas, strict=True)]
+        self.file.write(records, node_rows, edge_rows)
+        self._last_node_row, self._last_edge_row = next_node, next_edge
+        for nmeta in node_metas:
+            self._add_node(nmeta)
+        graph_nodes = self.graph._node
+        for emeta in edge_metas:
+            emeta.src, emeta.dst = graph_nodes[emeta.src].urn, graph_nodes[emeta.dst].urn  # share the interned ids
+            self._link(self.graph, emeta)
 
     def _merge_all(self, items: Sequence[Ingested]) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Merge every item's delta into full records, read from SQLite where they exist."""
@@ -137,10 +170,10 @@ class MemoryStore:
                 else:
                     edge_keys.add(edge_ident(target))
                     node_keys.update((target.src.urn, target.dst.urn))
-        existing_nodes = [u for u in node_keys if u in graph_nodes]
-        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(existing_nodes)}
-        existing_edges = [i for i in edge_keys if self._edge_meta(i) is not None]
-        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(existing_edges))}
+        node_ids = [graph_nodes[u].row for u in node_keys if u in graph_nodes]
+        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(node_ids)}
+        edge_ids = [meta.row for meta in map(self._edge_meta, edge_keys) if meta is not None]
+        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(edge_ids))}
         for item in items:
             rid = item.entry.id
             for nu in item.delta.nodes:
@@ -182,16 +215,6 @@ class MemoryStore:
         bundle: tuple[EdgeMeta, ...] = self.graph._succ.get(src, {}).get(dst, ())
         return next((m for m in bundle if m.type.value == type_ and m.qualifier == qualifier), None)
 
-    def _install(self, nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]) -> None:
-        """Bring the in-memory shape up to the records just written."""
-        for node in nodes.values():
-            self._add_node(node.meta())
-        graph_nodes = self.graph._node
-        for edge in edges.values():
-            meta = edge.meta()
-            meta.src, meta.dst = graph_nodes[meta.src].urn, graph_nodes[meta.dst].urn  # share the interned ids
-            self._link(self.graph, meta)
-
     async def reject(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
         """Keep an input that was refused, with the reason."""
         return self.file.add_dead_letter(source, raw, reason, received_at)
@@ -200,6 +223,7 @@ class MemoryStore:
         """Drop the graph and rebuild it from the journal; return how many records were applied."""
         self.file.clear_graph()
         self.graph = nx.DiGraph()
+        self._last_node_row = self._last_edge_row = 0
         applied, after = 0, 0
         while True:
             records = self.file.journal(after, _REPLAY_CHUNK)
@@ -211,8 +235,7 @@ class MemoryStore:
                 if delta is not None:
                     items.append(Ingested(JournalEntry(record.source, record.raw, record.received_at), delta))
             nodes, edges = self._merge_all(items)
-            self.file.write([], (node_to_row(r) for r in nodes.values()), (edge_to_row(e) for e in edges.values()))
-            self._install(nodes, edges)
+            self._write([], nodes, edges)
             applied += len(items)
             after = records[-1].seq
             if progress is not None:
@@ -266,8 +289,11 @@ class MemoryStore:
         self, urns: Collection[str], idents: Collection[EdgeIdent]
     ) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Return the full records of these nodes and edges from SQLite."""
-        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(list(urns))}
-        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(list(idents)))}
+        graph_nodes = self.graph._node
+        node_ids = [graph_nodes[u].row for u in urns if u in graph_nodes]
+        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(node_ids)}
+        edge_ids = [meta.row for meta in map(self._edge_meta, idents) if meta is not None]
+        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(edge_ids))}
         return nodes, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
@@ -284,8 +310,8 @@ class MemoryStore:
 
     async def get(self, urns: Collection[str]) -> dict[str, NodeRecord]:
         """Return the full records of the nodes that exist among these ids."""
-        present = [u for u in urns if u in self.graph._node]
-        return {row["urn"]: node_from_row(row) for row in self.file.node_rows(present)}
+        nodes, _ = await self.hydrate(urns, ())
+        return nodes
 
     async def search(
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
@@ -294,7 +320,8 @@ class MemoryStore:
         needle = text.strip().lower()
         graph_nodes = self.graph._node
         ranked = []
-        for urn in self.file.search(needle, [k.value for k in kinds] if kinds else None):
+        in_urn = quote(needle, safe=URN_SAFE).lower()  # the id escapes ":" and "%"
+        for urn in self.file.search(in_urn, [k.value for k in kinds] if kinds else None):
             meta = graph_nodes.get(urn)
             rank = search_rank(meta.key, urn, needle) if meta is not None else None
             if rank is not None:
