@@ -78,7 +78,7 @@ class EdgeMeta:
     @property
     def ident(self) -> tuple[str, str, str, str]:
         """Return (src, type, dst, qualifier), the edge's identity as text."""
-        return (self.src, self.type.value, self.dst, self.qualifier)
+        return (self.src, self.type, self.dst, self.qualifier)  # a StrEnum: equal to its text
 
     def valid_at(self, t: float) -> bool:
         """Return whether the edge had been seen by ``t`` and was not closed at ``t``."""
@@ -143,7 +143,7 @@ class EdgeRecord:
     @property
     def ident(self) -> tuple[str, str, str, str]:
         """Return (src, type, dst, qualifier), the edge's identity as text."""
-        return (self.src, self.type.value, self.dst, self.qualifier)
+        return (self.src, self.type, self.dst, self.qualifier)  # a StrEnum: equal to its text
 
     def meta(self) -> EdgeMeta:
         """Return the part traversal needs."""
@@ -256,7 +256,7 @@ def _add_marker(markers: list[Marker], marker: Marker) -> None:
 
 def edge_ident(ref: EdgeRef) -> tuple[str, str, str, str]:
     """Return the text identity of an edge reference."""
-    return (ref.src.urn, ref.type.value, ref.dst.urn, ref.qualifier)
+    return (ref.src.urn, ref.type, ref.dst.urn, ref.qualifier)
 
 
 def node_to_row(record: NodeRecord) -> dict[str, JSON]:

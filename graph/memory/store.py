@@ -62,6 +62,7 @@ class MemoryStore:
         self.graph = nx.DiGraph()
         self._head = self.file.head()
         self._last_node_row, self._last_edge_row = self.file.last_rows()
+        self._edge_rows: dict[EdgeIdent, int] = {}  # rows of the known edges an apply is merging into
         self._load()
 
     # -- the in-memory shape -----------------------------------------------------------------
@@ -139,10 +140,10 @@ class MemoryStore:
             else:
                 next_node += 1
                 nmeta.row = next_node
-        for emeta in edge_metas:
-            known_edge = self._edge_meta(emeta.ident)
-            if known_edge is not None:
-                emeta.row = known_edge.row
+        for emeta, record in zip(edge_metas, edges.values(), strict=True):
+            row = self._edge_rows.get(record.ident)
+            if row is not None:
+                emeta.row = row
             else:
                 next_edge += 1
                 emeta.row = next_edge
@@ -172,8 +173,9 @@ class MemoryStore:
                     node_keys.update((target.src.urn, target.dst.urn))
         node_ids = [graph_nodes[u].row for u in node_keys if u in graph_nodes]
         nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(node_ids)}
-        edge_ids = [meta.row for meta in map(self._edge_meta, edge_keys) if meta is not None]
-        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(edge_ids))}
+        known = [meta for meta in map(self._edge_meta, edge_keys) if meta is not None]
+        self._edge_rows = {meta.ident: meta.row for meta in known}
+        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows([m.row for m in known]))}
         for item in items:
             rid = item.entry.id
             for nu in item.delta.nodes:
@@ -213,7 +215,7 @@ class MemoryStore:
     def _edge_meta(self, ident: EdgeIdent) -> EdgeMeta | None:
         src, type_, dst, qualifier = ident
         bundle: tuple[EdgeMeta, ...] = self.graph._succ.get(src, {}).get(dst, ())
-        return next((m for m in bundle if m.type.value == type_ and m.qualifier == qualifier), None)
+        return next((m for m in bundle if m.type == type_ and m.qualifier == qualifier), None)
 
     async def reject(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
         """Keep an input that was refused, with the reason."""
