@@ -75,12 +75,15 @@ class GraphReader(Protocol):
         """Return the views of those nodes that exist."""
         ...
 
-    async def flow_hops(self, urns: Sequence[str], upstream: bool) -> list[Hop]:
-        """Return flow edges into (upstream) or out of (downstream) these nodes."""
+    async def flow_hops(self, urns: Sequence[str], upstream: bool, skip: Collection[str] = ()) -> list[Hop]:
+        """Return flow edges into (upstream) or out of (downstream) these nodes.
+
+        Hops to nodes in ``skip`` may be left out (they change nothing; it only saves work).
+        """
         ...
 
-    async def version_hops(self, urns: Sequence[str]) -> list[Hop]:
-        """Return the version edges (VERSION_OF, RUN_OF) into these entities."""
+    async def version_hops(self, urns: Sequence[str], skip: Collection[str] = ()) -> list[Hop]:
+        """Return the version edges (VERSION_OF, RUN_OF) into these entities (``skip`` as above)."""
         ...
 
     async def edges_among(self, urns: Collection[str], others: Collection[str]) -> list[EdgeView]:
@@ -178,7 +181,7 @@ async def _walk(
         if deadline.passed():
             return True
         state = {v.node.urn: v for v in frontier}
-        steps = await _steps(reader, frontier, state, upstream, window)
+        steps = await _steps(reader, frontier, state, upstream, window, seen)
         frontier = []
         for origin, edge, node, resolution in steps:
             if filtered and (not _edge_ok(edge, window) or not _node_ok(node, window)):
@@ -211,16 +214,19 @@ async def _steps(
     state: dict[str, _Visit],
     upstream: bool,
     window: TimeWindow,
+    seen: Collection[str] = (),
 ) -> list[Step]:
     """Return this level's hops, with entities resolved to versions where the rules say so."""
     urns = [v.node.urn for v in frontier]
-    hops = await reader.flow_hops(urns, upstream)
     if not upstream:
+        # Downstream nothing is resolved, so hops back into visited nodes can be skipped at the source.
+        hops = await reader.flow_hops(urns, upstream, seen)
         steps: list[Step] = [(origin, edge, node, None) for origin, edge, node in hops]
         entities = [v.node.urn for v in frontier if not v.at_run_level and v.node.kind in VERSIONED_ENTITIES]
         if entities:
-            steps.extend((origin, edge, node, None) for origin, edge, node in await reader.version_hops(entities))
+            steps.extend((o, e, n, None) for o, e, n in await reader.version_hops(entities, seen))
         return steps
+    hops = await reader.flow_hops(urns, upstream)
     steps = []
     to_resolve: list[Hop] = []
     writers: dict[tuple[str, str, str], Hop] = {}
@@ -294,7 +300,8 @@ async def _page(
         if src in returned and dst in returned and (src in on_page or dst in on_page):
             found.setdefault((*edge.ident, src, dst), (edge, src, dst, via))
     nodes, full_edges = await reader.hydrate(on_page, {e.ident for e, _, _, _ in found.values()})
-    counts = Counter(v.node.kind.value for v in chosen if v.node.urn != start)
+    counts = Counter(v.node.kind for v in chosen)
+    counts[visits[start].node.kind] -= 1  # the start is returned, but it is not its own impact
     return LineageResult(
         start=start,
         nodes=[LineageNode(nodes[v.node.urn], v.distance, v.resolution) for v in page],
@@ -303,7 +310,7 @@ async def _page(
             for _, (edge, src, dst, via) in sorted(found.items(), key=_edge_order)
         ],
         total=len(chosen),
-        counts_by_kind=dict(sorted(counts.items())),
+        counts_by_kind={kind.value: n for kind, n in sorted(counts.items()) if n > 0},
         is_partial=cut or end < len(chosen),
         deadline_exceeded=cut,
     )

@@ -250,30 +250,32 @@ class MemoryStore:
         graph_nodes = self.graph._node
         return {u: graph_nodes[u] for u in urns if u in graph_nodes}
 
-    async def flow_hops(self, urns: Sequence[str], upstream: bool) -> list[Hop]:
-        """Return flow edges into (upstream) or out of (downstream) these nodes."""
-        adjacency = self.graph._pred if upstream else self.graph._succ
+    async def flow_hops(self, urns: Sequence[str], upstream: bool, skip: Collection[str] = ()) -> list[Hop]:
+        """Return flow edges into (upstream) or out of (downstream) these nodes, except to ``skip``."""
+        return self._hops(self.graph._pred if upstream else self.graph._succ, urns, FLOW_EDGES, skip)
+
+    async def version_hops(self, urns: Sequence[str], skip: Collection[str] = ()) -> list[Hop]:
+        """Return the version edges into these entities, except from ``skip``."""
+        return self._hops(self.graph._pred, urns, VERSION_EDGES, skip)
+
+    def _hops(
+        self,
+        adjacency: dict[str, dict[str, tuple[EdgeMeta, ...]]],
+        urns: Sequence[str],
+        types: frozenset[EdgeType],
+        skip: Collection[str],
+    ) -> list[Hop]:
         graph_nodes = self.graph._node
-        flow = FLOW_EDGES
         hops: list[Hop] = []
         append = hops.append
         for urn in urns:
             for other, bundle in adjacency[urn].items():
+                if other in skip:
+                    continue
                 for edge in bundle:
-                    if edge.type in flow:
+                    if edge.type in types:
                         append((urn, edge, graph_nodes[other]))
         return hops
-
-    async def version_hops(self, urns: Sequence[str]) -> list[Hop]:
-        """Return the version edges into these entities."""
-        pred, graph_nodes = self.graph._pred, self.graph._node
-        return [
-            (urn, edge, graph_nodes[other])
-            for urn in urns
-            for other, bundle in pred[urn].items()
-            for edge in bundle
-            if edge.type in VERSION_EDGES
-        ]
 
     async def edges_among(self, urns: Collection[str], others: Collection[str]) -> list[EdgeView]:
         """Return the flow and version edges between a node of ``urns`` and one of ``others``."""
