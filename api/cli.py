@@ -18,7 +18,7 @@ from rich.tree import Tree
 
 from api.app import create_app
 from api.settings import Settings
-from api.stores import open_store
+from api.stores import describe, open_store
 from graph.errors import LineageError
 from graph.journal import ChainReport
 from graph.keys import Kind, parse_key
@@ -97,15 +97,16 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data: DataOpt = None,
+    neo4j: Annotated[str | None, typer.Option("--neo4j", help="Neo4j URI (bolt://, neo4j://, neo4j+s://).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo estate first (once).")] = False,
 ) -> None:
-    """Run the service on the embedded store."""
-    settings = _settings(data, host=host, port=port)
+    """Run the service (on the embedded store, or on Neo4j with --neo4j / LINEAGE_NEO4J_URI)."""
+    settings = _settings(data, host=host, port=port, neo4j_uri=neo4j)
     if demo:
         added = _run(load_demo, settings)
         console.print(f"demo estate: {added} new events" if added else "demo estate: already loaded")
     url = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold green]lineage-graph[/] serving {settings.data_dir} at [link={url}]{url}[/]")
+    console.print(f"[bold green]lineage-graph[/] serving {describe(settings)} at [link={url}]{url}[/]")
     console.print(f"  GraphQL: {url}/graphql   health: {url}/healthz")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 

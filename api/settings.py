@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     query_deadline_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
+    # Neo4j: the production store. Unset, the embedded store under data_dir is used.
+    neo4j_uri: str | None = None
+    neo4j_user: str | None = None
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str = "neo4j"
 
     @field_validator("sqlite_synchronous")
     @classmethod
@@ -31,3 +36,11 @@ class Settings(BaseSettings):
             msg = "must be NORMAL, FULL or EXTRA (OFF would lose acknowledged writes)"
             raise ValueError(msg)
         return value.upper()
+
+    @field_validator("neo4j_password")
+    @classmethod
+    def _not_a_default_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() in {"neo4j", "password", "changeme"}:
+            msg = "is a well-known default; set a real password (or none, for a server with auth off)"
+            raise ValueError(msg)
+        return value

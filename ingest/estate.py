@@ -15,6 +15,7 @@ would have sent them; ``Estate.landmarks`` names the nodes tests and people star
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 import uuid
@@ -385,6 +386,9 @@ class Estate:
                     origin,
                 )
             )
+        docs.sort(key=lambda d: (d[0], d[1]))
+        doc_times = [t for t, _, _ in docs]
+        doc_keys = [key for _, key, _ in docs]
         for t, key, origin in docs:
             doc = _Doc()
             doc.node(key, t, {"source_uri": f"{origin.namespace}/{origin.name}#{key.name.rsplit('-', 1)[-1]}"})
@@ -455,8 +459,8 @@ class Estate:
             canary = len(live) == 4 and rng.random() < 0.1
             pv = live[-1] if canary else prod[-1]
             llm = llms[0] if rng.random() < 0.8 else llms[1]
-            available = [key for dt, key, _ in docs if dt <= t]
-            retrieved = rng.sample(available, k=min(5, len(available)))
+            available = bisect.bisect_right(doc_times, t)  # documents are sorted by when they appeared
+            retrieved = [doc_keys[j] for j in rng.sample(range(available), k=min(5, available))]
             yield t, self._answer_doc(app, pv, llm, index, embedder, retrieved, t, i)
 
     def _answer_doc(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,16 @@ from ingest import native
 from ingest.estate import Estate, Plan
 from ingest.intake import intake
 from tests.backends import BACKENDS, open_backend
+from tests.neo4j_server import Neo4jTarget, neo4j_server
 
 StoreFactory = Callable[[], Awaitable[LineageStore]]
+
+
+@pytest.fixture(scope="session")
+def neo4j_target() -> Iterator[Neo4jTarget]:
+    """The session's Neo4j (started on first use only)."""
+    with neo4j_server() as target:
+        yield target
 
 
 @pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
@@ -24,20 +32,28 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def store(backend: str, tmp_path: Path) -> AsyncIterator[LineageStore]:
+def target(backend: str, request: pytest.FixtureRequest) -> Neo4jTarget | None:
+    """The Neo4j server when the backend needs one."""
+    return request.getfixturevalue("neo4j_target") if backend == "neo4j" else None
+
+
+@pytest.fixture
+async def store(backend: str, target: Neo4jTarget | None, tmp_path: Path) -> AsyncIterator[LineageStore]:
     """A fresh, empty store."""
-    s = await open_backend(backend, tmp_path / "store")
+    s = await open_backend(backend, tmp_path / "store", target)
     yield s
     await s.close()
 
 
 @pytest.fixture
-async def new_store(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[StoreFactory]:
-    """Make fresh stores on demand (for property tests that need one per example)."""
+async def new_store(
+    backend: str, target: Neo4jTarget | None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[StoreFactory]:
+    """Make fresh stores on demand, one after the other (Neo4j's is emptied for each)."""
     opened: list[LineageStore] = []
 
     async def make() -> LineageStore:
-        s = await open_backend(backend, tmp_path_factory.mktemp("store"))
+        s = await open_backend(backend, tmp_path_factory.mktemp("store"), target)
         opened.append(s)
         return s
 

@@ -1,0 +1,134 @@
+"""Every Cypher statement the Neo4j store sends: constant text, values only as $parameters.
+
+Relationship types cannot be parameters in MERGE, so the per-type statements are generated
+once, here, from the closed EdgeType enum (never from input), as cartography's query builder does.
+"""
+
+from __future__ import annotations
+
+from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
+
+CONSTRAINTS = [
+    "CREATE CONSTRAINT lineage_node_urn IF NOT EXISTS FOR (n:Node) REQUIRE n.urn IS UNIQUE",
+    "CREATE CONSTRAINT lineage_journal_id IF NOT EXISTS FOR (j:JournalRecord) REQUIRE j.id IS UNIQUE",
+    "CREATE CONSTRAINT lineage_journal_seq IF NOT EXISTS FOR (j:JournalRecord) REQUIRE j.seq IS UNIQUE",
+    "CREATE INDEX lineage_node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
+    "CREATE TEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:Node) ON (n.search)",
+]
+
+
+def _types(types: frozenset[EdgeType]) -> str:
+    return "|".join(sorted(types))
+
+
+FLOW = _types(FLOW_EDGES)
+VERSIONS = _types(VERSION_EDGES)
+TRAVERSED = _types(FLOW_EDGES | VERSION_EDGES)
+
+# The journal head is one node; setting it first takes its write lock, so appends from any
+# number of service replicas form one chain.
+LOCK_HEAD = """
+MERGE (h:JournalHead {name: 'head'})
+ON CREATE SET h.seq = 0, h.hash = $genesis, h.dead_letters = 0
+SET h.locked_at = timestamp()
+RETURN h.seq AS seq, h.hash AS hash
+"""
+READ_HEAD = "MATCH (h:JournalHead {name: 'head'}) RETURN h.seq AS seq, h.hash AS hash"
+SET_HEAD = "MATCH (h:JournalHead {name: 'head'}) SET h.seq = $seq, h.hash = $hash"
+KNOWN_IDS = "UNWIND $ids AS id MATCH (j:JournalRecord {id: id}) RETURN j.id AS id"
+APPEND_JOURNAL = """
+UNWIND $rows AS row
+CREATE (j:JournalRecord)
+SET j = row
+"""
+JOURNAL_PAGE = """
+MATCH (j:JournalRecord) WHERE j.seq > $after
+RETURN j.seq AS seq, j.id AS id, j.source AS source, j.received_at AS received_at, j.raw AS raw,
+       j.prev_hash AS prev_hash, j.record_hash AS record_hash
+ORDER BY j.seq LIMIT $limit
+"""
+JOURNAL_BY_ID = """
+UNWIND $ids AS id MATCH (j:JournalRecord {id: id})
+RETURN j.seq AS seq, j.id AS id, j.source AS source, j.received_at AS received_at, j.raw AS raw,
+       j.prev_hash AS prev_hash, j.record_hash AS record_hash
+"""
+ADD_DEAD_LETTER = """
+MERGE (h:JournalHead {name: 'head'})
+ON CREATE SET h.seq = 0, h.hash = $genesis, h.dead_letters = 0
+SET h.dead_letters = coalesce(h.dead_letters, 0) + 1
+CREATE (d:DeadLetter {id: h.dead_letters, source: $source, received_at: $received_at, raw: $raw, reason: $reason})
+RETURN d.id AS id
+"""
+DEAD_LETTERS = """
+MATCH (d:DeadLetter) RETURN d.id AS id, d.source AS source, d.received_at AS received_at,
+       d.raw AS raw, d.reason AS reason
+ORDER BY d.id DESC LIMIT $limit
+"""
+
+NODE_FIELDS = "n.urn AS urn, n.kind AS kind, n.first_seen AS first_seen, n.last_seen AS last_seen, n.markers AS markers"
+FULL_NODE = NODE_FIELDS + ", n.properties AS properties, n.stamps AS stamps, n.evidence AS evidence"
+EDGE_FIELDS = (
+    "startNode(r).urn AS src, type(r) AS type, endNode(r).urn AS dst, r.qualifier AS qualifier, "
+    "r.first_seen AS first_seen, r.last_seen AS last_seen, r.markers AS markers"
+)
+FULL_EDGE = (
+    EDGE_FIELDS + ", r.ev_first AS ev_first, r.ev_first_time AS ev_first_time, r.ev_last AS ev_last, "
+    "r.ev_last_time AS ev_last_time, r.ev_count AS ev_count, r.properties AS properties"
+)
+HOP_NODE = (
+    "b.urn AS b_urn, b.kind AS b_kind, b.first_seen AS b_first_seen, b.last_seen AS b_last_seen, b.markers AS b_markers"
+)
+
+NODE_METAS = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {NODE_FIELDS}"
+FULL_NODES = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {FULL_NODE}"
+ALL_NODES = f"MATCH (n:Node) RETURN {FULL_NODE}"
+ALL_EDGES = f"MATCH (:Node)-[r]->(:Node) RETURN {FULL_EDGE}"
+FULL_EDGES = f"""
+UNWIND $edges AS e
+MATCH (a:Node {{urn: e.src}})-[r]->(b:Node {{urn: e.dst}})
+WHERE type(r) = e.type AND r.qualifier = e.qualifier
+RETURN {FULL_EDGE}
+"""
+HOPS_UP = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r:{FLOW}]-(b:Node)
+RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
+"""
+HOPS_DOWN = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})-[r:{FLOW}]->(b:Node)
+RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
+"""
+VERSION_HOPS = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
+RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
+"""
+EDGES_AMONG = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})-[r:{TRAVERSED}]-(b:Node)
+WHERE b.urn IN $others
+RETURN DISTINCT {EDGE_FIELDS}
+"""
+SEARCH = """
+MATCH (n:Node) WHERE n.search CONTAINS $needle AND ($kinds IS NULL OR n.kind IN $kinds)
+RETURN n.urn AS urn
+"""
+UPSERT_NODES = """
+UNWIND $rows AS row
+MERGE (n:Node {urn: row.urn})
+SET n += row
+"""
+CLEAR_GRAPH = """
+MATCH (n:Node)
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
+"""
+
+
+def upsert_edges(edge_type: EdgeType) -> str:
+    """Return the statement that writes edges of one type, keyed by (src, dst, qualifier)."""
+    return f"""
+UNWIND $rows AS row
+MATCH (a:Node {{urn: row.src}}), (b:Node {{urn: row.dst}})
+MERGE (a)-[r:{edge_type.value} {{qualifier: row.qualifier}}]->(b)
+SET r += row.values
+"""
+
+
+UPSERT_EDGES = {t: upsert_edges(t) for t in EdgeType}

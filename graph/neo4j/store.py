@@ -1,0 +1,403 @@
+"""Neo4jStore: the production store, on the official async driver.
+
+One apply is one write transaction: it locks the journal head, skips inputs already kept,
+reads the records it will merge, merges them with the same functions as the embedded store
+(graph/records.py), and writes journal records, nodes and edges with batched UNWIND/MERGE.
+Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
+cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
+breadth-first (graph/traversal.py): one round trip per level, never path enumeration.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Query, RoutingControl
+from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, SessionExpired, TransientError
+
+from graph import traversal
+from graph.delta import EdgeUpsert, NodeUpsert
+from graph.edges import EdgeType
+from graph.errors import QueryDeadlineExceeded, StoreUnavailable
+from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
+from graph.keys import URN_SAFE, Kind, NodeKey, parse_key
+from graph.neo4j import cypher
+from graph.query import MAX_HOPS, LineageQuery, TimeWindow
+from graph.records import (
+    EdgeMeta,
+    EdgeRecord,
+    NodeMeta,
+    NodeRecord,
+    apply_close,
+    edge_from_row,
+    edge_ident,
+    edge_to_row,
+    merge_edge,
+    merge_node,
+    new_edge,
+    new_node,
+    node_from_row,
+    node_to_row,
+)
+from graph.results import LineageResult, PathResult, SearchResult
+from graph.store import Ingested, Progress, Projector, search_rank
+from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
+
+log = logging.getLogger("lineage.neo4j")
+_KINDS = {k.value: k for k in Kind}
+_TYPES = {t.value: t for t in EdgeType}
+_UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
+_REPLAY_CHUNK = 2000
+
+
+class Neo4jStore:
+    """The Neo4j store; open it with ``await Neo4jStore.open(uri, ...)``."""
+
+    def __init__(self, driver: AsyncDriver, database: str, read_timeout: float | None = None) -> None:
+        self.driver = driver
+        self.database = database
+        # Every read is a transaction with this timeout: a runaway query ends on the server too.
+        self.read_timeout = read_timeout
+
+    @classmethod
+    async def open(
+        cls,
+        uri: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str = "neo4j",
+        retry_seconds: float = 5.0,
+        read_timeout: float | None = 30.0,
+    ) -> Neo4jStore:
+        """Connect, and create the constraints and indexes if they are missing."""
+        auth = (user, password) if user and password else None
+        driver = AsyncGraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=retry_seconds)
+        store = cls(driver, database, read_timeout)
+        try:
+            await driver.verify_connectivity()
+            for statement in cypher.CONSTRAINTS:
+                await driver.execute_query(statement, database_=database)
+        except _UNAVAILABLE as e:
+            await driver.close()
+            msg = f"Neo4j at {uri} is not reachable: {e}"
+            raise StoreUnavailable(msg) from e
+        return store
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _read(self, text: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a read on a reader (routing READ), as plain dicts; driver failures become typed errors."""
+        timeout = self.read_timeout
+        query = Query(text, timeout=timeout)
+        try:
+            records, _, _ = await self.driver.execute_query(
+                query, params, routing_=RoutingControl.READ, database_=self.database
+            )
+        except _UNAVAILABLE as e:
+            raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
+        except ClientError as e:
+            if timeout is not None and "TransactionTimedOut" in (e.code or ""):
+                raise QueryDeadlineExceeded(timeout) from e
+            raise
+        return [r.data() for r in records]
+
+    async def _write(self, work: Any) -> Any:
+        """Run a function in one managed write transaction (retried by the driver on transient errors)."""
+        try:
+            async with self.driver.session(database=self.database) as session:
+                return await session.execute_write(work)
+        except (*_UNAVAILABLE, TransientError) as e:
+            raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def apply(self, batch: Sequence[Ingested]) -> list[bool]:
+        """Journal and apply each input in one transaction; False marks an input already kept."""
+
+        async def work(tx: AsyncManagedTransaction) -> list[bool]:
+            head = await (await tx.run(cypher.LOCK_HEAD, genesis=GENESIS)).single()
+            assert head is not None
+            ids = [item.entry.id for item in batch]
+            known = {r["id"] async for r in await tx.run(cypher.KNOWN_IDS, ids=ids)}
+            fresh, outcome = [], []
+            for item, rid in zip(batch, ids, strict=True):
+                outcome.append(rid not in known)
+                if rid not in known:
+                    known.add(rid)
+                    fresh.append(item)
+            if not fresh:
+                return outcome
+            records = chain((item.entry for item in fresh), head["seq"], head["hash"])
+            nodes, edges = await _merge(tx, fresh)
+            await tx.run(cypher.APPEND_JOURNAL, rows=[_journal_row(r) for r in records])
+            await _write_graph(tx, nodes, edges)
+            await tx.run(cypher.SET_HEAD, seq=records[-1].seq, hash=records[-1].record_hash)
+            return outcome
+
+        result: list[bool] = await self._write(work)
+        return result
+
+    async def reject(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
+        """Keep an input that was refused, with the reason."""
+
+        async def work(tx: AsyncManagedTransaction) -> int:
+            record = await (
+                await tx.run(
+                    cypher.ADD_DEAD_LETTER,
+                    genesis=GENESIS,
+                    source=source,
+                    received_at=received_at,
+                    raw=raw,
+                    reason=reason,
+                )
+            ).single()
+            assert record is not None
+            return int(record["id"])
+
+        return DeadLetter(await self._write(work), source, received_at, raw, reason)
+
+    async def replay(self, project: Projector, progress: Progress | None = None) -> int:
+        """Drop the graph and rebuild it from the journal; return how many records were applied."""
+        try:
+            async with self.driver.session(database=self.database) as session:
+                await (await session.run(cypher.CLEAR_GRAPH)).consume()
+        except _UNAVAILABLE as e:
+            raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
+        applied, after = 0, 0
+        while True:
+            records = await self.journal(after, _REPLAY_CHUNK)
+            if not records:
+                return applied
+            items = []
+            for record in records:
+                delta = project(record)
+                if delta is not None:
+                    items.append(Ingested(JournalEntry(record.source, record.raw, record.received_at), delta))
+
+            async def work(tx: AsyncManagedTransaction, items: list[Ingested] = items) -> None:
+                nodes, edges = await _merge(tx, items)
+                await _write_graph(tx, nodes, edges)
+
+            await self._write(work)
+            applied += len(items)
+            after = records[-1].seq
+            if progress is not None:
+                progress(len(records))
+
+    # -- reading: traversal (GraphReader) ----------------------------------------------------
+
+    async def nodes(self, urns: Collection[str]) -> dict[str, NodeView]:
+        """Return the views of those nodes that exist."""
+        return {r["urn"]: _node_meta(r) for r in await self._read(cypher.NODE_METAS, urns=list(urns))}
+
+    async def flow_hops(self, urns: Sequence[str], upstream: bool, skip: Collection[str] = ()) -> list[Hop]:
+        """Return flow edges into (upstream) or out of (downstream) these nodes (``skip`` is not sent)."""
+        rows = await self._read(cypher.HOPS_UP if upstream else cypher.HOPS_DOWN, urns=list(urns))
+        return [(r["origin"], _edge_meta(r), _hop_node(r)) for r in rows]
+
+    async def version_hops(self, urns: Sequence[str], skip: Collection[str] = ()) -> list[Hop]:
+        """Return the version edges into these entities."""
+        rows = await self._read(cypher.VERSION_HOPS, urns=list(urns))
+        return [(r["origin"], _edge_meta(r), _hop_node(r)) for r in rows]
+
+    async def edges_among(self, urns: Collection[str], others: Collection[str]) -> list[EdgeView]:
+        """Return the flow and version edges between a node of ``urns`` and one of ``others``."""
+        rows = await self._read(cypher.EDGES_AMONG, urns=list(urns), others=list(others))
+        return [_edge_meta(r) for r in rows]
+
+    async def hydrate(
+        self, urns: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return the full records of these nodes and edges."""
+        nodes = {r["urn"]: node_from_row(r) for r in await self._read(cypher.FULL_NODES, urns=list(urns))}
+        wanted = [{"src": s, "type": str(t), "dst": d, "qualifier": q} for s, t, d, q in idents]
+        rows = await self._read(cypher.FULL_EDGES, edges=wanted) if wanted else []
+        edges = {e.ident: e for e in (edge_from_row(r) for r in rows)}
+        return nodes, edges
+
+    async def lineage(self, query: LineageQuery) -> LineageResult:
+        """Answer a lineage query."""
+        return await traversal.lineage(self, query)
+
+    async def path(
+        self, source: NodeKey, target: NodeKey, window: TimeWindow = TimeWindow(), max_hops: int = MAX_HOPS
+    ) -> PathResult | None:
+        """Explain how two nodes are connected."""
+        return await traversal.path(self, source, target, window, max_hops)
+
+    # -- reading: everything else ------------------------------------------------------------
+
+    async def get(self, urns: Collection[str]) -> dict[str, NodeRecord]:
+        """Return the full records of the nodes that exist among these ids."""
+        nodes, _ = await self.hydrate(urns, ())
+        return nodes
+
+    async def search(
+        self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
+    ) -> SearchResult:
+        """Find nodes by name or namespace, best match first."""
+        needle = text.strip().lower()
+        rows = await self._read(
+            cypher.SEARCH,
+            needle=quote(needle, safe=URN_SAFE).lower(),
+            kinds=[k.value for k in kinds] if kinds else None,
+        )
+        ranked = []
+        for row in rows:
+            urn = row["urn"]
+            rank = search_rank(parse_key(urn), urn, needle)
+            if rank is not None:
+                ranked.append((rank, urn))
+        ranked.sort()
+        page = [urn for _, urn in ranked[offset : offset + limit]]
+        found = await self.get(page)
+        return SearchResult([found[u] for u in page], len(ranked))
+
+    async def export(self) -> tuple[list[NodeRecord], list[EdgeRecord]]:
+        """Return every node and edge."""
+        nodes = [node_from_row(r) for r in await self._read(cypher.ALL_NODES)]
+        edges = [edge_from_row(r) for r in await self._read(cypher.ALL_EDGES)]
+        return nodes, edges
+
+    async def events(self, ids: Collection[str]) -> dict[str, JournalRecord]:
+        """Return journal records by id."""
+        return {r["id"]: JournalRecord(**r) for r in await self._read(cypher.JOURNAL_BY_ID, ids=list(ids))}
+
+    async def journal(self, after_seq: int = 0, limit: int = 1000) -> list[JournalRecord]:
+        """Return journal records in order, after a position."""
+        return [JournalRecord(**r) for r in await self._read(cypher.JOURNAL_PAGE, after=after_seq, limit=limit)]
+
+    async def head(self) -> tuple[int, str]:
+        """Return the journal's last position and its hash."""
+        rows = await self._read(cypher.READ_HEAD)
+        return (0, GENESIS) if not rows else (int(rows[0]["seq"]), str(rows[0]["hash"]))
+
+    async def verify(self, upto: int | None = None, progress: Progress | None = None) -> ChainReport:
+        """Check the journal's hash chain."""
+        records: list[JournalRecord] = []
+        after = 0
+        while True:
+            page = await self.journal(after, 5000)
+            if not page:
+                break
+            records.extend(page)
+            if progress is not None:
+                progress(len(page))
+            after = page[-1].seq
+        return verify_chain(iter(records), upto=upto)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Return the most recent refused inputs."""
+        return [DeadLetter(**r) for r in await self._read(cypher.DEAD_LETTERS, limit=limit)]
+
+    async def close(self) -> None:
+        """Close the driver."""
+        await self.driver.close()
+
+
+# -- merge and write inside a transaction ------------------------------------------------------
+
+
+async def _merge(
+    tx: AsyncManagedTransaction, items: Sequence[Ingested]
+) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
+    """Merge the items' deltas into full records read in the same transaction."""
+    node_keys = {u.key.urn for item in items for u in item.delta.nodes}
+    edge_keys = {edge_ident(e.ref) for item in items for e in item.delta.edges}
+    for item in items:
+        for close in item.delta.closes:
+            target = close.target
+            if isinstance(target, NodeKey):
+                node_keys.add(target.urn)
+            else:
+                edge_keys.add(edge_ident(target))
+                node_keys.update((target.src.urn, target.dst.urn))
+    result = await tx.run(cypher.FULL_NODES, urns=list(node_keys))
+    nodes = {r["urn"]: node_from_row(r.data()) async for r in result}
+    wanted = [{"src": s, "type": str(t), "dst": d, "qualifier": q} for s, t, d, q in edge_keys]
+    result = await tx.run(cypher.FULL_EDGES, edges=wanted)
+    edges = {e.ident: e for e in [edge_from_row(r.data()) async for r in result]}
+    for item in items:
+        rid = item.entry.id
+        for nu in item.delta.nodes:
+            node = nodes.get(nu.key.urn)
+            if node is None:
+                nodes[nu.key.urn] = new_node(nu, rid)
+            else:
+                merge_node(node, nu, rid)
+        for eu in item.delta.edges:
+            ident = edge_ident(eu.ref)
+            edge = edges.get(ident)
+            if edge is None:
+                edges[ident] = new_edge(eu, rid)
+            else:
+                merge_edge(edge, eu, rid)
+        for close in item.delta.closes:
+            target = close.target
+            if isinstance(target, NodeKey):
+                apply_close(nodes.setdefault(target.urn, new_node(NodeUpsert(target, close.time), rid)), close)
+                continue
+            for key in (target.src, target.dst):
+                nodes.setdefault(key.urn, new_node(NodeUpsert(key, close.time), rid))
+            apply_close(edges.setdefault(edge_ident(target), new_edge(EdgeUpsert(target, close.time), rid)), close)
+    return nodes, edges
+
+
+async def _write_graph(
+    tx: AsyncManagedTransaction, nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]
+) -> None:
+    """Write merged records: nodes first, then edges grouped by type."""
+    node_rows = []
+    for record in nodes.values():
+        row = node_to_row(record)
+        row["search"] = record.urn.lower()
+        node_rows.append(row)
+    if node_rows:
+        await tx.run(cypher.UPSERT_NODES, rows=node_rows)
+    by_type: dict[EdgeType, list[dict[str, Any]]] = {}
+    for edge in edges.values():
+        row = edge_to_row(edge)
+        values = {k: v for k, v in row.items() if k not in ("src", "type", "dst", "qualifier", "id")}
+        by_type.setdefault(edge.type, []).append(
+            {"src": edge.src, "dst": edge.dst, "qualifier": edge.qualifier, "values": values}
+        )
+    for edge_type, rows in by_type.items():
+        await tx.run(cypher.UPSERT_EDGES[edge_type], rows=rows)
+
+
+# -- rows from Neo4j ---------------------------------------------------------------------------
+
+
+def _markers(text: str | None) -> list[tuple[float, int]] | None:
+    return [(float(t), int(c)) for t, c in orjson.loads(text)] if text else None
+
+
+def _node_meta(r: dict[str, Any]) -> NodeMeta:
+    return NodeMeta(r["urn"], _KINDS[r["kind"]], r["first_seen"], r["last_seen"], _markers(r["markers"]))
+
+
+def _hop_node(r: dict[str, Any]) -> NodeMeta:
+    return NodeMeta(r["b_urn"], _KINDS[r["b_kind"]], r["b_first_seen"], r["b_last_seen"], _markers(r["b_markers"]))
+
+
+def _edge_meta(r: dict[str, Any]) -> EdgeMeta:
+    return EdgeMeta(
+        r["src"], r["dst"], _TYPES[r["type"]], r["qualifier"], r["first_seen"], r["last_seen"], _markers(r["markers"])
+    )
+
+
+def _journal_row(r: JournalRecord) -> dict[str, Any]:
+    return {
+        "seq": r.seq,
+        "id": r.id,
+        "source": r.source,
+        "received_at": r.received_at,
+        "raw": r.raw,
+        "prev_hash": r.prev_hash,
+        "record_hash": r.record_hash,
+    }
