@@ -22,6 +22,7 @@ from api.stores import describe, open_store
 from graph.errors import LineageError
 from graph.journal import ChainReport
 from graph.keys import Kind, parse_key
+from graph.neo4j.local_server import NEO4J_VERSION, LocalNeo4jError, ensure_jars, start_detached, stop_from_state
 from graph.query import Direction, LineageQuery, TimeWindow
 from graph.results import LineageResult
 from graph.store import LineageStore
@@ -33,9 +34,11 @@ from ingest.intake import SOURCES, intake, project
 
 app = typer.Typer(help="lineage-graph: one lineage graph for tables, features, models, prompts and answers.")
 query_app = typer.Typer(help="Ask the graph: upstream, downstream, path.")
+neo4j_app = typer.Typer(help="A local Neo4j for development (no Docker needed): fetch, start, stop.")
 ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin).")
 app.add_typer(query_app, name="query")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(neo4j_app, name="neo4j")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -327,6 +330,48 @@ def verify(data: DataOpt = None) -> None:
         return
     console.print(f"[red]journal broken[/] at record {report.broken_seq}: {report.problem}")
     raise typer.Exit(1)
+
+
+NEO4J_STATE = Path(".lineage") / "neo4j.json"
+
+
+@neo4j_app.command("fetch")
+def neo4j_fetch() -> None:
+    """Download Neo4j's jars from Maven Central (once)."""
+    with console.status(f"fetching Neo4j {NEO4J_VERSION} with Maven (once; ~120 MB)"):
+        lib = _local(lambda: ensure_jars())
+    console.print(f"Neo4j {NEO4J_VERSION} jars in {lib}")
+
+
+@neo4j_app.command("start")
+def neo4j_start(
+    heap: Annotated[str, typer.Option(help="JVM heap.")] = "1g",
+    pagecache: Annotated[str, typer.Option(help="Page cache.")] = "512m",
+) -> None:
+    """Start a local Neo4j in the background and print how to use it."""
+    if NEO4J_STATE.exists():
+        console.print(f"already running: {json.loads(NEO4J_STATE.read_text())['uri']} (lineage neo4j stop)")
+        return
+    NEO4J_STATE.parent.mkdir(exist_ok=True)
+    with console.status(f"starting Neo4j {NEO4J_VERSION}"):
+        server = _local(lambda: start_detached(NEO4J_STATE, heap=heap, pagecache=pagecache))
+    console.print(f"[green]Neo4j running[/] at {server.uri} (data in {server.home})")
+    console.print(f"  lineage serve --neo4j {server.uri}")
+
+
+@neo4j_app.command("stop")
+def neo4j_stop() -> None:
+    """Stop the local Neo4j started with `lineage neo4j start`."""
+    stopped = stop_from_state(NEO4J_STATE)
+    console.print("Neo4j stopped" if stopped else "no local Neo4j was running")
+
+
+def _local(work: Callable[[], T]) -> T:
+    try:
+        return work()
+    except LocalNeo4jError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
 
 
 def main() -> None:

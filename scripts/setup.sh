@@ -15,4 +15,6 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install --quiet -e '.[dev]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+# Neo4j's jars (Maven Central, ~120 MB, once): the tests run a real Neo4j from them.
+.venv/bin/lineage neo4j fetch
 echo "==> setup done"

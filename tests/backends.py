@@ -22,7 +22,10 @@ async def open_backend(
         assert neo4j is not None, "the neo4j backend needs the session's server"
         store = await Neo4jStore.open(neo4j.uri, user=neo4j.user, password=neo4j.password)
         if fresh:
-            await store.driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+            async with store.driver.session(database=store.database) as session:  # an implicit transaction
+                await (
+                    await session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+                ).consume()
         return store
     msg = f"unknown backend {name!r}"
     raise ValueError(msg)

@@ -43,7 +43,7 @@ def neo4j_server() -> Iterator[Neo4jTarget]:
         with Neo4jContainer("neo4j:5.26-community") as container:
             yield Neo4jTarget(container.get_connection_url(), container.username, container.password)
         return
-    from graph.neo4j.launcher import start_local_neo4j
+    from graph.neo4j.local_server import start_local_neo4j
 
     server = start_local_neo4j()
     try:
