@@ -181,7 +181,10 @@ async def _walk(
         if deadline.passed():
             return True
         state = {v.node.urn: v for v in frontier}
-        steps = await _steps(reader, frontier, state, upstream, window, seen)
+        try:
+            steps = await _steps(reader, frontier, state, upstream, window, seen)
+        except QueryDeadlineExceeded:  # the store's own timeout (a server-side transaction timeout)
+            return True
         frontier = []
         for origin, edge, node, resolution in steps:
             if filtered and (not _edge_ok(edge, window) or not _node_ok(node, window)):

@@ -122,9 +122,10 @@ def start_local_neo4j(
     pagecache: str = "128m",
     timeout: float = 120.0,
     home: Path | None = None,
+    port: int | None = None,
     version: str = NEO4J_VERSION,
 ) -> LocalNeo4j:
-    """Start Neo4j on a free loopback port and wait until the driver connects."""
+    """Start Neo4j on a loopback port (a free one by default) and wait until the driver connects."""
     lib = ensure_jars(version)
     java = shutil.which("java")
     if java is None:
@@ -133,7 +134,7 @@ def start_local_neo4j(
     keep = home is not None
     home = home or Path(tempfile.mkdtemp(prefix="lineage-neo4j-"))
     (home / "conf").mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     (home / "conf" / "neo4j.conf").write_text(_CONFIG.format(port=port, pagecache=pagecache, home=home))
     command = [
         java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-cp", f"{lib}/*", ENTRY_POINT,

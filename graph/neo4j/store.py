@@ -11,7 +11,9 @@ breadth-first (graph/traversal.py): one round trip per level, never path enumera
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Sequence
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +50,8 @@ from graph.store import Ingested, Progress, Projector, search_rank
 from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 
 log = logging.getLogger("lineage.neo4j")
+# When the running query must end (monotonic seconds); set per lineage call, read by _read.
+_deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
@@ -91,8 +95,16 @@ class Neo4jStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     async def _read(self, text: str, **params: Any) -> list[dict[str, Any]]:
-        """Run a read on a reader (routing READ), as plain dicts; driver failures become typed errors."""
+        """Run a read on a reader (routing READ), as plain dicts; driver failures become typed errors.
+
+        The transaction timeout is what is left of the running query's deadline, so the server
+        stops working on it too.
+        """
+        ends = _deadline.get()
         timeout = self.read_timeout
+        if ends is not None:
+            left = max(ends - time.monotonic(), 0.001)
+            timeout = left if timeout is None else min(timeout, left)
         query = Query(text, timeout=timeout)
         try:
             records, _, _ = await self.driver.execute_query(
@@ -101,8 +113,8 @@ class Neo4jStore:
         except _UNAVAILABLE as e:
             raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
         except ClientError as e:
-            if timeout is not None and "TransactionTimedOut" in (e.code or ""):
-                raise QueryDeadlineExceeded(timeout) from e
+            if "TransactionTimedOut" in (e.code or "") or "Terminated" in (e.code or ""):
+                raise QueryDeadlineExceeded(timeout or 0.0) from e
             raise
         return [r.data() for r in records]
 
@@ -221,8 +233,12 @@ class Neo4jStore:
         return nodes, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
-        """Answer a lineage query."""
-        return await traversal.lineage(self, query)
+        """Answer a lineage query; each read's transaction timeout is what is left of the deadline."""
+        token = _deadline.set(None if query.deadline is None else time.monotonic() + query.deadline)
+        try:
+            return await traversal.lineage(self, query)
+        finally:
+            _deadline.reset(token)
 
     async def path(
         self, source: NodeKey, target: NodeKey, window: TimeWindow = TimeWindow(), max_hops: int = MAX_HOPS

@@ -1,0 +1,143 @@
+"""What only the Neo4j store has to prove: same answers as the embedded store, faults, its journal."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.app import create_app
+from api.settings import Settings
+from graph.errors import StoreUnavailable
+from graph.keys import parse_key
+from graph.memory import MemoryStore
+from graph.neo4j import Neo4jStore
+from graph.neo4j.local_server import start_local_neo4j
+from graph.query import Direction, LineageQuery
+from graph.results import LineageResult
+from graph.store import LineageStore
+from ingest import native
+from ingest.estate import Estate, Plan
+from ingest.intake import intake
+from tests.backends import open_backend
+from tests.graphs import job_doc
+from tests.neo4j_server import Neo4jTarget
+from tests.snapshots import snapshot
+
+pytestmark = pytest.mark.neo4j
+
+
+def _answer(result: LineageResult) -> tuple[Any, ...]:
+    nodes = sorted((n.record.urn, n.distance, n.resolution.note if n.resolution else None) for n in result.nodes)
+    edges = sorted(
+        (e.src, e.record.type.value, e.dst, e.record.qualifier, e.record.evidence.count) for e in result.edges
+    )
+    return (nodes, edges, result.total, result.counts_by_kind, result.is_partial)
+
+
+async def _ask(store: LineageStore, starts: list[str], pairs: list[tuple[str, str]], words: list[str]) -> list[Any]:
+    answers: list[Any] = []
+    for urn in starts:
+        for direction in Direction:
+            query = LineageQuery(parse_key(urn), direction, max_hops=12, limit=60)
+            answers.append(_answer(await store.lineage(query)))
+    for a, b in pairs:
+        found = await store.path(parse_key(a), parse_key(b))
+        answers.append(None if found is None else ([n.urn for n in found.nodes], [(e.src, e.dst) for e in found.edges]))
+    for word in words:
+        result = await store.search(word, limit=10)
+        answers.append(([n.urn for n in result.nodes], result.total))
+    return answers
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), extra=st.lists(st.integers(0, 5), min_size=0, max_size=6))
+async def test_both_stores_give_identical_answers_on_random_estates(
+    neo4j_target: Neo4jTarget, tmp_path_factory: pytest.TempPathFactory, seed: int, extra: list[int]
+) -> None:
+    estate = Estate(Plan(days=3, documents=12, answers=25), seed=seed)
+    docs = [native.dumps(d) for d in estate.events()]
+    docs += [job_doc(f"extra{i}", [f"t{i}", f"t{(i + 1) % 6}"], [f"t{(i + 2) % 6}"], i) for i in extra]
+    rng = random.Random(seed)
+    rng.shuffle(docs)
+    memory = MemoryStore(tmp_path_factory.mktemp("differential"))
+    neo4j = await open_backend("neo4j", Path(), neo4j_target)
+    try:
+        for store in (memory, neo4j):
+            assert not (await intake(store, native.SOURCE, docs)).rejected
+        assert await snapshot(memory) == await snapshot(neo4j)
+        nodes, _ = await memory.export()
+        urns = sorted(n.urn for n in nodes)
+        starts = [*rng.sample(urns, k=8), estate.landmarks["answer"], estate.landmarks["source_table"]]
+        pairs = [(rng.choice(urns), rng.choice(urns)) for _ in range(5)]
+        words = ["orders", "support", "churn-model", "qdrant", "doc-0000"]
+        assert await _ask(memory, starts, pairs, words) == await _ask(neo4j, starts, pairs, words)
+    finally:
+        await memory.close()
+        await neo4j.close()
+
+
+async def test_an_altered_journal_record_is_named(store_neo4j: Neo4jStore) -> None:
+    await intake(store_neo4j, "native", [job_doc(f"j{i}", [f"t{i}"], [f"t{i + 1}"], i) for i in range(4)])
+    assert (await store_neo4j.verify()).intact
+    await store_neo4j.driver.execute_query("MATCH (j:JournalRecord {seq: 3}) SET j.raw = j.raw + ' '")
+    report = await store_neo4j.verify()
+    assert not report.intact and report.broken_seq == 3
+
+
+@pytest.fixture
+async def store_neo4j(neo4j_target: Neo4jTarget) -> AsyncIterator[Neo4jStore]:
+    store = await open_backend("neo4j", Path(), neo4j_target)
+    assert isinstance(store, Neo4jStore)
+    yield store
+    await store.close()
+
+
+@pytest.mark.slow
+async def test_a_restart_gives_a_retryable_error_applies_nothing_and_recovers(tmp_path: Path) -> None:
+    server = start_local_neo4j(home=tmp_path / "home")
+    port = int(server.uri.rsplit(":", 1)[1])
+    store = await Neo4jStore.open(server.uri, retry_seconds=1.0, read_timeout=5.0)
+    app = create_app(Settings(data_dir=tmp_path), store)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    try:
+        await intake(store, "native", [job_doc("before", ["a"], ["b"])])
+        before = await snapshot(store)
+        head = await store.head()
+        server.stop()
+        with pytest.raises(StoreUnavailable) as caught:
+            await intake(store, "native", [job_doc("during", ["b"], ["c"])])
+        assert caught.value.is_retryable()
+        answer = await client.post("/api/v1/graph", content=job_doc("during", ["b"], ["c"]))
+        assert answer.status_code == 503 and answer.headers["Retry-After"]
+        server = start_local_neo4j(home=tmp_path / "home", port=port)
+        assert await snapshot(store) == before  # nothing of the failed input was kept
+        assert await store.head() == head
+        report = await intake(store, "native", [job_doc("during", ["b"], ["c"])])
+        assert report.count("accepted") == 1
+        assert (await store.verify()).intact
+    finally:
+        await client.aclose()
+        await store.close()
+        server.stop()
+
+
+def test_compose_runs_neo4j_526_and_the_service_on_loopback_ports() -> None:
+    compose = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())
+    neo4j, service = compose["services"]["neo4j"], compose["services"]["lineage"]
+    assert neo4j["image"] == "neo4j:5.26-community"
+    assert "healthcheck" in neo4j and neo4j["volumes"] == ["neo4j-data:/data"]
+    assert any(k.startswith("NEO4J_server_memory") for k in neo4j["environment"])
+    assert service["build"] == "."
+    assert service["depends_on"]["neo4j"]["condition"] == "service_healthy"
+    assert service["environment"]["LINEAGE_NEO4J_URI"] == "bolt://neo4j:7687"
+    for ports in (neo4j["ports"], service["ports"]):
+        assert all(p.startswith("127.0.0.1:") for p in ports)
+    assert (Path(__file__).parent.parent / "Dockerfile").read_text().count("lineage") >= 2
