@@ -131,10 +131,16 @@ def serve(folder: Path) -> dict[str, Any]:
     }
 
 
-def run_size(nodes: int) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-{nodes}-"))
+def run_size(nodes: int, keep: Path | None = None) -> dict[str, Any]:
+    """Load (unless ``keep`` already holds this size) and serve one size."""
+    folder = keep or Path(tempfile.mkdtemp(prefix=f"bench-{nodes}-"))
+    done = folder / "loaded.json"
     try:
-        loaded = load(nodes, folder)
+        if done.exists():
+            loaded = json.loads(done.read_text())
+        else:
+            loaded = load(nodes, folder)
+            done.write_text(json.dumps(loaded))
         gc.collect()
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.store_bench", "--serve", str(folder)],
@@ -145,7 +151,8 @@ def run_size(nodes: int) -> dict[str, Any]:
         served = json.loads(out.stdout.strip().splitlines()[-1])
         return {"nodes_target": nodes, **loaded, **served}
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -170,13 +177,14 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--write", type=Path, help="Also write the table into this Markdown file.")
+    parser.add_argument("--keep", type=Path, help="Keep the loaded store here (one size); reuse it if present.")
     args = parser.parse_args()
     if args.serve:
         print(json.dumps(serve(args.serve)))
         return
     rows = []
     for n in args.nodes:
-        row = run_size(n)
+        row = run_size(n, args.keep)
         rows.append(row)
         print(json.dumps(row), flush=True)
     text = table(rows)

@@ -63,6 +63,7 @@ class MemoryStore:
         self._head = self.file.head()
         self._last_node_row, self._last_edge_row = self.file.last_rows()
         self._edge_rows: dict[EdgeIdent, int] = {}  # rows of the known edges an apply is merging into
+        self._versions: dict[str, set[str]] = {}  # entity -> its versions (and a job -> its runs)
         self._load()
 
     # -- the in-memory shape -----------------------------------------------------------------
@@ -70,6 +71,7 @@ class MemoryStore:
     def _load(self) -> None:
         """Rebuild the in-memory shape from SQLite (ids interned: one string per node)."""
         graph = nx.DiGraph()
+        self._versions = {}
         nodes, succ, pred = graph._node, graph._succ, graph._pred
         intern = sys.intern
         for row, urn, kind, first, last, markers in self.file.node_metas():
@@ -81,9 +83,11 @@ class MemoryStore:
             self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers), row))
         self.graph = graph
 
-    @staticmethod
-    def _link(graph: nx.DiGraph, meta: EdgeMeta) -> None:
+    def _link(self, graph: nx.DiGraph, meta: EdgeMeta) -> None:
         """Put an edge into adjacency, replacing the one with the same identity if present."""
+        if meta.type in VERSION_EDGES:
+            versions = self._versions.setdefault(meta.dst, set())
+            versions.add(meta.src)
         succ_u = graph._succ[meta.src]
         bundle: tuple[EdgeMeta, ...] | None = succ_u.get(meta.dst)
         if bundle is None:  # the common case: the first edge between the two
@@ -225,6 +229,7 @@ class MemoryStore:
         """Drop the graph and rebuild it from the journal; return how many records were applied."""
         self.file.clear_graph()
         self.graph = nx.DiGraph()
+        self._versions = {}
         self._last_node_row = self._last_edge_row = 0
         applied, after = 0, 0
         while True:
@@ -256,7 +261,14 @@ class MemoryStore:
 
     async def version_hops(self, urns: Sequence[str], skip: Collection[str] = ()) -> list[Hop]:
         """Return the version edges into these entities, except from ``skip``."""
-        return self._hops(self.graph._pred, urns, VERSION_EDGES, skip)
+        pred, graph_nodes = self.graph._pred, self.graph._node
+        hops: list[Hop] = []
+        for urn in urns:
+            # Through the version index: an index's many documents are not walked to find its builds.
+            for version in self._versions.get(urn, ()):
+                if version not in skip:
+                    hops.extend((urn, e, graph_nodes[version]) for e in pred[urn][version] if e.type in VERSION_EDGES)
+        return hops
 
     def _hops(
         self,
@@ -284,9 +296,13 @@ class MemoryStore:
         found: list[EdgeView] = []
         for urn in urns:
             for adjacency in (self.graph._succ[urn], self.graph._pred[urn]):
-                for other, bundle in adjacency.items():
-                    if other in others:
-                        found.extend(e for e in bundle if e.type in wanted)
+                # A hub (a model every answer used) has more neighbours than a page has nodes.
+                if len(adjacency) > len(others):
+                    bundles = [adjacency[o] for o in others if o in adjacency]
+                else:
+                    bundles = [b for o, b in adjacency.items() if o in others]
+                for bundle in bundles:
+                    found.extend(e for e in bundle if e.type in wanted)
         return found
 
     async def hydrate(
