@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
 import orjson
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Query, RoutingControl
+from neo4j import (
+    READ_ACCESS,
+    AsyncDriver,
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    AsyncTransaction,
+    Query,
+    RoutingControl,
+)
 from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, SessionExpired, TransientError
 
 from graph import traversal
@@ -52,6 +61,8 @@ from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 log = logging.getLogger("lineage.neo4j")
 # When the running query must end (monotonic seconds); set per lineage call, read by _read.
 _deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", default=None)
+# The read transaction of the running traversal (in a list so a timeout can drop it).
+_read_tx: ContextVar[list[AsyncTransaction | None] | None] = ContextVar("lineage_neo4j_read_tx", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
@@ -80,7 +91,13 @@ class Neo4jStore:
     ) -> Neo4jStore:
         """Connect, and create the constraints and indexes if they are missing."""
         auth = (user, password) if user and password else None
-        driver = AsyncGraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=retry_seconds)
+        driver = AsyncGraphDatabase.driver(
+            uri,
+            auth=auth,
+            max_transaction_retry_time=retry_seconds,
+            # Property keys missing from a young graph would warn on every read; the queries are fixed.
+            notifications_min_severity="OFF",
+        )
         store = cls(driver, database, read_timeout)
         try:
             await driver.verify_connectivity()
@@ -95,28 +112,58 @@ class Neo4jStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     async def _read(self, text: str, **params: Any) -> list[dict[str, Any]]:
-        """Run a read on a reader (routing READ), as plain dicts; driver failures become typed errors.
+        """Run a read, as plain dicts; driver failures become typed errors.
 
-        The transaction timeout is what is left of the running query's deadline, so the server
-        stops working on it too.
+        Inside a traversal it runs in the traversal's read transaction (one snapshot, one
+        connection); otherwise through ``execute_query`` routed to a reader. The timeout is
+        what is left of the running query's deadline, so the server stops working on it too.
         """
+        holder = _read_tx.get()
+        try:
+            if holder is not None and holder[0] is not None:
+                result = await holder[0].run(text, params)
+                return [record.data() async for record in result]
+            query = Query(text, timeout=self._timeout())
+            records, _, _ = await self.driver.execute_query(
+                query, params, routing_=RoutingControl.READ, database_=self.database
+            )
+            return [r.data() for r in records]
+        except _UNAVAILABLE as e:
+            raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
+        except ClientError as e:
+            if "TransactionTimedOut" in (e.code or "") or "Terminated" in (e.code or ""):
+                if holder is not None:
+                    holder[0] = None  # the transaction is gone; what follows (the page) reads outside it
+                raise QueryDeadlineExceeded(self._timeout() or 0.0) from e
+            raise
+
+    def _timeout(self) -> float | None:
         ends = _deadline.get()
         timeout = self.read_timeout
         if ends is not None:
             left = max(ends - time.monotonic(), 0.001)
             timeout = left if timeout is None else min(timeout, left)
-        query = Query(text, timeout=timeout)
+        return timeout
+
+    @asynccontextmanager
+    async def _snapshot(self, deadline: float | None) -> AsyncIterator[None]:
+        """Run the reads of one query in one read transaction, timed out at its deadline."""
+        token = _deadline.set(None if deadline is None else time.monotonic() + deadline)
         try:
-            records, _, _ = await self.driver.execute_query(
-                query, params, routing_=RoutingControl.READ, database_=self.database
-            )
+            async with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
+                tx = await session.begin_transaction(timeout=self._timeout())
+                holder: list[AsyncTransaction | None] = [tx]
+                tx_token = _read_tx.set(holder)
+                try:
+                    yield
+                finally:
+                    _read_tx.reset(tx_token)
+                    if holder[0] is not None:
+                        await tx.close()
         except _UNAVAILABLE as e:
             raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
-        except ClientError as e:
-            if "TransactionTimedOut" in (e.code or "") or "Terminated" in (e.code or ""):
-                raise QueryDeadlineExceeded(timeout or 0.0) from e
-            raise
-        return [r.data() for r in records]
+        finally:
+            _deadline.reset(token)
 
     async def _write(self, work: Any) -> Any:
         """Run a function in one managed write transaction (retried by the driver on transient errors)."""
@@ -233,18 +280,16 @@ class Neo4jStore:
         return nodes, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
-        """Answer a lineage query; each read's transaction timeout is what is left of the deadline."""
-        token = _deadline.set(None if query.deadline is None else time.monotonic() + query.deadline)
-        try:
+        """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
+        async with self._snapshot(query.deadline):
             return await traversal.lineage(self, query)
-        finally:
-            _deadline.reset(token)
 
     async def path(
         self, source: NodeKey, target: NodeKey, window: TimeWindow = TimeWindow(), max_hops: int = MAX_HOPS
     ) -> PathResult | None:
         """Explain how two nodes are connected."""
-        return await traversal.path(self, source, target, window, max_hops)
+        async with self._snapshot(None):
+            return await traversal.path(self, source, target, window, max_hops)
 
     # -- reading: everything else ------------------------------------------------------------
 
