@@ -101,9 +101,21 @@ VERSION_HOPS = f"""
 UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
 RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
 """
+# A hub (the embedding model every answer used) is probed from the page's side, not walked.
 EDGES_AMONG = f"""
-UNWIND $urns AS u MATCH (a:Node {{urn: u}})-[r:{TRAVERSED}]-(b:Node)
-WHERE b.urn IN $others
+UNWIND $urns AS u
+MATCH (a:Node {{urn: u}})
+CALL (a) {{
+  WITH a WHERE COUNT {{ (a)--() }} <= size($others)
+  MATCH (a)-[r:{TRAVERSED}]-(b:Node) WHERE b.urn IN $others
+  RETURN r
+  UNION
+  WITH a WHERE COUNT {{ (a)--() }} > size($others)
+  UNWIND $others AS o
+  MATCH (b:Node {{urn: o}})
+  MATCH (a)-[r:{TRAVERSED}]-(b)
+  RETURN r
+}}
 RETURN DISTINCT {EDGE_FIELDS}
 """
 SEARCH = """
