@@ -252,6 +252,15 @@ def path(
             )
 
 
+@ingest_app.command("openlineage")
+def ingest_openlineage(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or - for stdin (JSON, JSON arrays, JSONL).")],
+    data: DataOpt = None,
+) -> None:
+    """Backfill OpenLineage events (RunEvent, DatasetEvent, JobEvent)."""
+    _backfill("openlineage", paths, _settings(data))
+
+
 @ingest_app.command("native")
 def ingest_native(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or - for stdin.")],
