@@ -71,7 +71,7 @@ def test_the_real_client_sends_start_and_complete_and_lineage_sees_them(
                 producer=PRODUCER,
                 inputs=inputs,
                 outputs=outputs,
-            )  # fmt: skip
+            )
         )
 
     target = NodeKey(Kind.DATASET, "s3://lake", "orders/daily")
