@@ -22,25 +22,20 @@ from urllib.parse import quote
 import networkx as nx
 
 from graph import traversal
-from graph.delta import EdgeUpsert, NodeUpsert
+from graph.delta import NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import URN_SAFE, Kind, NodeKey
 from graph.memory.sqlite import SqliteFile
+from graph.merging import merge_batch, touched
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
 from graph.records import (
     EdgeMeta,
     EdgeRecord,
     NodeMeta,
     NodeRecord,
-    apply_close,
     edge_from_row,
-    edge_ident,
     edge_to_row,
-    merge_edge,
-    merge_node,
-    new_edge,
-    new_node,
     node_from_row,
     node_to_row,
 )
@@ -165,48 +160,13 @@ class MemoryStore:
     def _merge_all(self, items: Sequence[Ingested]) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Merge every item's delta into full records, read from SQLite where they exist."""
         graph_nodes = self.graph._node
-        node_keys = {u.key.urn for item in items for u in item.delta.nodes if not self._changes_nothing(u)}
-        edge_keys = {edge_ident(e.ref) for item in items for e in item.delta.edges}
-        for item in items:
-            for close in item.delta.closes:
-                target = close.target
-                if isinstance(target, NodeKey):
-                    node_keys.add(target.urn)
-                else:
-                    edge_keys.add(edge_ident(target))
-                    node_keys.update((target.src.urn, target.dst.urn))
+        node_keys, edge_keys = touched(items, self._changes_nothing)
         node_ids = [graph_nodes[u].row for u in node_keys if u in graph_nodes]
         nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(node_ids)}
         known = [meta for meta in map(self._edge_meta, edge_keys) if meta is not None]
         self._edge_rows = {meta.ident: meta.row for meta in known}
         edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows([m.row for m in known]))}
-        for item in items:
-            rid = item.entry.id
-            for nu in item.delta.nodes:
-                node = nodes.get(nu.key.urn)
-                if node is None and nu.key.urn in graph_nodes:
-                    continue  # an implied mention inside what is known: nothing to write
-                if node is None:
-                    nodes[nu.key.urn] = new_node(nu, rid)
-                else:
-                    merge_node(node, nu, rid)
-            for eu in item.delta.edges:
-                ident = edge_ident(eu.ref)
-                edge = edges.get(ident)
-                if edge is None:
-                    edges[ident] = new_edge(eu, rid)
-                else:
-                    merge_edge(edge, eu, rid)
-            for close in item.delta.closes:
-                target = close.target
-                # A close that arrives before the sighting it ends is kept all the same.
-                if isinstance(target, NodeKey):
-                    apply_close(nodes.setdefault(target.urn, new_node(NodeUpsert(target, close.time), rid)), close)
-                    continue
-                for key in (target.src, target.dst):
-                    nodes.setdefault(key.urn, new_node(NodeUpsert(key, close.time), rid))
-                ident = edge_ident(target)
-                apply_close(edges.setdefault(ident, new_edge(EdgeUpsert(target, close.time), rid)), close)
+        merge_batch(items, nodes, edges, self._changes_nothing)
         return nodes, edges
 
     def _changes_nothing(self, upsert: NodeUpsert) -> bool:

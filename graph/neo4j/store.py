@@ -31,11 +31,11 @@ from neo4j import (
 from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, SessionExpired, TransientError
 
 from graph import traversal
-from graph.delta import EdgeUpsert, NodeUpsert
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import URN_SAFE, Kind, NodeKey, parse_key
+from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
 from graph.records import (
@@ -43,14 +43,8 @@ from graph.records import (
     EdgeRecord,
     NodeMeta,
     NodeRecord,
-    apply_close,
     edge_from_row,
-    edge_ident,
     edge_to_row,
-    merge_edge,
-    merge_node,
-    new_edge,
-    new_node,
     node_from_row,
     node_to_row,
 )
@@ -368,44 +362,13 @@ async def _merge(
     tx: AsyncManagedTransaction, items: Sequence[Ingested]
 ) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
     """Merge the items' deltas into full records read in the same transaction."""
-    node_keys = {u.key.urn for item in items for u in item.delta.nodes}
-    edge_keys = {edge_ident(e.ref) for item in items for e in item.delta.edges}
-    for item in items:
-        for close in item.delta.closes:
-            target = close.target
-            if isinstance(target, NodeKey):
-                node_keys.add(target.urn)
-            else:
-                edge_keys.add(edge_ident(target))
-                node_keys.update((target.src.urn, target.dst.urn))
+    node_keys, edge_keys = touched(items)
     result = await tx.run(cypher.FULL_NODES, urns=list(node_keys))
     nodes = {r["urn"]: node_from_row(r.data()) async for r in result}
     wanted = [{"src": s, "type": str(t), "dst": d, "qualifier": q} for s, t, d, q in edge_keys]
     result = await tx.run(cypher.FULL_EDGES, edges=wanted)
     edges = {e.ident: e for e in [edge_from_row(r.data()) async for r in result]}
-    for item in items:
-        rid = item.entry.id
-        for nu in item.delta.nodes:
-            node = nodes.get(nu.key.urn)
-            if node is None:
-                nodes[nu.key.urn] = new_node(nu, rid)
-            else:
-                merge_node(node, nu, rid)
-        for eu in item.delta.edges:
-            ident = edge_ident(eu.ref)
-            edge = edges.get(ident)
-            if edge is None:
-                edges[ident] = new_edge(eu, rid)
-            else:
-                merge_edge(edge, eu, rid)
-        for close in item.delta.closes:
-            target = close.target
-            if isinstance(target, NodeKey):
-                apply_close(nodes.setdefault(target.urn, new_node(NodeUpsert(target, close.time), rid)), close)
-                continue
-            for key in (target.src, target.dst):
-                nodes.setdefault(key.urn, new_node(NodeUpsert(key, close.time), rid))
-            apply_close(edges.setdefault(edge_ident(target), new_edge(EdgeUpsert(target, close.time), rid)), close)
+    merge_batch(items, nodes, edges)
     return nodes, edges
 
 
