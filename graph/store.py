@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote
 
 from graph.delta import GraphDelta
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord
-from graph.keys import Kind, NodeKey
+from graph.keys import URN_SAFE, Kind, NodeKey, parse_key
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
 from graph.records import EdgeRecord, NodeRecord
 from graph.results import LineageResult, PathResult, SearchResult
@@ -93,6 +94,23 @@ class LineageStore(Protocol):
     async def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+def id_needle(text: str) -> str:
+    """Return the lower-case search text as it appears inside ids (which escape ":" and "%")."""
+    return quote(text.strip().lower(), safe=URN_SAFE).lower()
+
+
+def rank_matches(urns: Iterable[str], text: str) -> list[str]:
+    """Order candidate ids best match first, dropping those that match only by their escaping."""
+    needle = text.strip().lower()
+    ranked = []
+    for urn in urns:
+        rank = search_rank(parse_key(urn), urn, needle)
+        if rank is not None:
+            ranked.append((rank, urn))
+    ranked.sort()
+    return [urn for _, urn in ranked]
 
 
 def search_rank(key: NodeKey, urn: str, needle: str) -> tuple[int, int, str] | None:

@@ -17,7 +17,6 @@ import json
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from urllib.parse import quote
 
 import networkx as nx
 
@@ -25,7 +24,7 @@ from graph import traversal
 from graph.delta import NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import URN_SAFE, Kind, NodeKey
+from graph.keys import Kind, NodeKey
 from graph.memory.sqlite import SqliteFile
 from graph.merging import merge_batch, touched
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -40,7 +39,7 @@ from graph.records import (
     node_to_row,
 )
 from graph.results import LineageResult, PathResult, SearchResult
-from graph.store import Ingested, Progress, Projector, search_rank
+from graph.store import Ingested, Progress, Projector, id_needle, rank_matches
 from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 
 _REPLAY_CHUNK = 2000
@@ -297,17 +296,8 @@ class MemoryStore:
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
         """Find nodes by name or namespace, best match first."""
-        needle = text.strip().lower()
-        graph_nodes = self.graph._node
-        ranked = []
-        in_urn = quote(needle, safe=URN_SAFE).lower()  # the id escapes ":" and "%"
-        for urn in self.file.search(in_urn, [k.value for k in kinds] if kinds else None):
-            meta = graph_nodes.get(urn)
-            rank = search_rank(meta.key, urn, needle) if meta is not None else None
-            if rank is not None:
-                ranked.append((rank, urn))
-        ranked.sort()
-        page = [urn for _, urn in ranked[offset : offset + limit]]
+        ranked = rank_matches(self.file.search(id_needle(text), [k.value for k in kinds] if kinds else None), text)
+        page = ranked[offset : offset + limit]
         found = await self.get(page)
         return SearchResult([found[u] for u in page], len(ranked))
 

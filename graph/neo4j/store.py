@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from neo4j import (
@@ -34,7 +33,7 @@ from graph import traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import URN_SAFE, Kind, NodeKey, parse_key
+from graph.keys import Kind, NodeKey
 from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -49,7 +48,7 @@ from graph.records import (
     node_to_row,
 )
 from graph.results import LineageResult, PathResult, SearchResult
-from graph.store import Ingested, Progress, Projector, search_rank
+from graph.store import Ingested, Progress, Projector, id_needle, rank_matches
 from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 
 log = logging.getLogger("lineage.neo4j")
@@ -296,20 +295,10 @@ class Neo4jStore:
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
         """Find nodes by name or namespace, best match first."""
-        needle = text.strip().lower()
-        rows = await self._read(
-            cypher.SEARCH,
-            needle=quote(needle, safe=URN_SAFE).lower(),
-            kinds=[k.value for k in kinds] if kinds else None,
-        )
-        ranked = []
-        for row in rows:
-            urn = row["urn"]
-            rank = search_rank(parse_key(urn), urn, needle)
-            if rank is not None:
-                ranked.append((rank, urn))
-        ranked.sort()
-        page = [urn for _, urn in ranked[offset : offset + limit]]
+        kind_names = [k.value for k in kinds] if kinds else None
+        rows = await self._read(cypher.SEARCH, needle=id_needle(text), kinds=kind_names)
+        ranked = rank_matches((row["urn"] for row in rows), text)
+        page = ranked[offset : offset + limit]
         found = await self.get(page)
         return SearchResult([found[u] for u in page], len(ranked))
 
