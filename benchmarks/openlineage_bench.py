@@ -1,0 +1,185 @@
+"""OpenLineage ingest benchmark (embedded store): batch endpoint, CLI backfill, single POST latency.
+
+Events are realistic RunEvents (2-5 inputs and outputs, schema and column-lineage facets).
+The floor, in the same run, is ``store.apply`` of the same events' prebuilt deltas: what
+parsing, HTTP and journaling add shows as a ratio to it.
+
+    python -m benchmarks.openlineage_bench --events 20000 --clients 8 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from graph.journal import JournalEntry
+from graph.memory import MemoryStore
+from graph.store import Ingested
+from ingest import openlineage
+from ingest.intake import canonical_json
+
+BATCH = 500
+
+
+def make_events(count: int, seed: int = 5) -> list[dict[str, Any]]:
+    """Return realistic RunEvents over a pool of tables, each with schema and column lineage."""
+    rng = random.Random(seed)
+    tables = [f"warehouse.schema_{i % 40}.table_{i}" for i in range(2000)]
+    events = []
+    for n in range(count):
+        ins = rng.sample(tables, k=rng.randint(2, 5))
+        outs = rng.sample(tables, k=rng.randint(2, 5))
+        columns = [f"col_{j}" for j in range(rng.randint(4, 10))]
+        schema = {"fields": [{"name": c, "type": "varchar"} for c in columns]}
+        cl = {
+            "fields": {
+                c: {"inputFields": [{"namespace": "postgres://db:5432", "name": rng.choice(ins), "field": c}]}
+                for c in columns
+            }
+        }
+        events.append(
+            {
+                "eventType": "COMPLETE",
+                "eventTime": f"2026-11-20T{10 + n % 10:02d}:{n % 60:02d}:00Z",
+                "producer": "https://github.com/apache/airflow",
+                "run": {"runId": str(uuid.UUID(int=rng.getrandbits(128), version=4))},
+                "job": {"namespace": "airflow://etl", "name": f"dag_{n % 300}.task_{n % 7}"},
+                "inputs": [{"namespace": "postgres://db:5432", "name": t, "facets": {"schema": schema}} for t in ins],
+                "outputs": [
+                    {
+                        "namespace": "postgres://db:5432",
+                        "name": t,
+                        "facets": {"schema": schema, "columnLineage": lineage},
+                    }
+                    for t in outs
+                ],
+            }
+        )
+    return events
+
+
+def floor(events: list[dict[str, Any]]) -> float:
+    """Events per second of ``store.apply`` alone, deltas built beforehand."""
+    store = MemoryStore(tempfile.mkdtemp())
+    now = time.time()
+    items = []
+    for e in events:
+        text = canonical_json(json.dumps(e))
+        items.append(Ingested(JournalEntry("openlineage", text, now), openlineage.to_delta(text)))
+
+    async def go() -> float:
+        t = time.perf_counter()
+        for i in range(0, len(items), BATCH):
+            await store.apply(items[i : i + BATCH])
+        return time.perf_counter() - t
+
+    took = asyncio.run(go())
+    asyncio.run(store.close())
+    return len(events) / took
+
+
+class Server:
+    """The app on a loopback port, in a thread."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp())
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        app = create_app(Settings(data_dir=self.folder))
+        self.server = uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def batch_endpoint(events: list[dict[str, Any]]) -> float:
+    with Server() as url, httpx.Client(timeout=120) as client:
+        t = time.perf_counter()
+        for i in range(0, len(events), BATCH):
+            answer = client.post(f"{url}/api/v1/lineage/batch", json=events[i : i + BATCH])
+            assert answer.json()["status"] == "success", answer.text
+        return len(events) / (time.perf_counter() - t)
+
+
+def cli_backfill(events: list[dict[str, Any]]) -> float:
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in events))
+    t = time.perf_counter()
+    command = [sys.executable, "-m", "api.cli", "ingest", "openlineage", str(path), "--data", str(folder / "d")]
+    subprocess.run(command, check=True, capture_output=True)
+    return len(events) / (time.perf_counter() - t)
+
+
+def single_posts(events: list[dict[str, Any]], clients: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    with Server() as url:
+
+        def worker(offset: int) -> list[float]:
+            mine, i = [], offset
+            with httpx.Client(timeout=30) as client:
+                stop = time.monotonic() + seconds
+                while time.monotonic() < stop:
+                    t = time.perf_counter()
+                    client.post(f"{url}/api/v1/lineage", json=events[i % len(events)]).raise_for_status()
+                    mine.append(time.perf_counter() - t)
+                    i += clients
+            return mine
+
+        with ThreadPoolExecutor(clients) as pool:
+            for result in pool.map(worker, range(clients)):
+                latencies.extend(result)
+    ordered = sorted(latencies)
+    return {
+        "posts": len(ordered),
+        "posts_per_s": len(ordered) / seconds,
+        "p50_ms": statistics.median(ordered) * 1e3,
+        "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1e3,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    events = make_events(args.events)
+    result = {"events": len(events), "floor_apply_per_s": floor(events)}
+    result["batch_endpoint_per_s"] = batch_endpoint(events)
+    result["cli_backfill_per_s"] = cli_backfill(events)
+    result.update(single_posts(events, args.clients, args.seconds))
+    result["batch_vs_floor"] = result["batch_endpoint_per_s"] / result["floor_apply_per_s"]
+    result["cli_vs_floor"] = result["cli_backfill_per_s"] / result["floor_apply_per_s"]
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
