@@ -67,7 +67,7 @@ def make_events(count: int, seed: int = 5) -> list[dict[str, Any]]:
                     {
                         "namespace": "postgres://db:5432",
                         "name": t,
-                        "facets": {"schema": schema, "columnLineage": lineage},
+                        "facets": {"schema": schema, "columnLineage": cl},
                     }
                     for t in outs
                 ],
