@@ -17,7 +17,10 @@ Mapping (DESIGN.md, "The graph"):
   ``symlinks`` -> SYMLINK; ``parent`` -> run CHILD_OF its parent run; ``lifecycleStateChange``
   DROP closes the dataset; every facet, known or custom, is kept raw as ``facets.<name>``;
 - a dataset in a vector store (qdrant://, milvus://, ...) or whose ``datasetType`` says so is a
-  VectorIndex, and its versions are index builds.
+  VectorIndex, and its versions are index builds;
+- Feast's own events: the output of a job with a ``feast_featureView`` facet is a FeatureView
+  (its schema fields are Features), a job with ``feast_featureService`` reads feature views and
+  writes a FeatureService.
 """
 
 from __future__ import annotations
@@ -69,8 +72,22 @@ def to_delta(raw: str) -> GraphDelta:
 # -- events -----------------------------------------------------------------------------------
 
 
+def _feast_kinds(job_doc: Json) -> tuple[Kind | None, Kind | None]:
+    """Feast's own events (feast >= 0.50): a ``feature_view_<name>`` job writes the feature view,
+    a ``feature_service_<name>`` job reads feature views and writes the service; each says so with
+    its ``feast_featureView`` / ``feast_featureService`` job facet. Return (input kind, output kind)."""
+    facets = job_doc.get("facets") or {}
+    if "feast_featureService" in facets:
+        return Kind.FEATURE_VIEW, Kind.FEATURE_SERVICE
+    if "feast_featureView" in facets:
+        return None, Kind.FEATURE_VIEW
+    return None, None
+
+
 def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
-    job = _job(builder, _object(event, "job", "/job"), "/job", t)
+    job_doc = _object(event, "job", "/job")
+    job = _job(builder, job_doc, "/job", t)
+    in_kind, out_kind = _feast_kinds(job_doc)
     run_doc = _object(event, "run", "/run")
     run = NodeKey(Kind.RUN, job.namespace, job.name, _text(run_doc, "runId", "/run/runId"))
     state = event.get("eventType") or "OTHER"
@@ -87,7 +104,7 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
     builder.edge(run, EdgeType.RUN_OF, job, t)
     _parent(builder, run, run_doc, t)
     for i, doc in enumerate(_list(event, "inputs", "/inputs")):
-        dataset = _dataset(builder, doc, f"/inputs/{i}", t)
+        dataset = _dataset(builder, doc, f"/inputs/{i}", t, in_kind)
         builder.edge(dataset, EdgeType.INPUT_OF, job, t)
         version = _version(doc, dataset)
         if version is None:
@@ -96,9 +113,12 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
             builder.edge(version, EdgeType.VERSION_OF, dataset, t)
             builder.edge(version, EdgeType.INPUT_OF, run, t)
     for i, doc in enumerate(_list(event, "outputs", "/outputs")):
-        dataset = _dataset(builder, doc, f"/outputs/{i}", t)
+        dataset = _dataset(builder, doc, f"/outputs/{i}", t, out_kind)
         builder.edge(job, EdgeType.PRODUCED, dataset, t)
-        if state == "COMPLETE":  # a failed or running write made no version yet
+        if dataset.kind not in (Kind.DATASET, Kind.VECTOR_INDEX):  # feature views have no versions
+            if state == "COMPLETE":
+                builder.edge(run, EdgeType.PRODUCED, dataset, t)
+        elif state == "COMPLETE":  # a failed or running write made no version yet
             version = _version(doc, dataset) or NodeKey(
                 Kind.DATASET_VERSION, dataset.namespace, dataset.name, run.version
             )
@@ -109,11 +129,13 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
 
 def _job_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
     """A JobEvent declares design-time lineage: entity level only."""
-    job = _job(builder, _object(event, "job", "/job"), "/job", t)
+    job_doc = _object(event, "job", "/job")
+    job = _job(builder, job_doc, "/job", t)
+    in_kind, out_kind = _feast_kinds(job_doc)
     for i, doc in enumerate(_list(event, "inputs", "/inputs")):
-        builder.edge(_dataset(builder, doc, f"/inputs/{i}", t), EdgeType.INPUT_OF, job, t)
+        builder.edge(_dataset(builder, doc, f"/inputs/{i}", t, in_kind), EdgeType.INPUT_OF, job, t)
     for i, doc in enumerate(_list(event, "outputs", "/outputs")):
-        builder.edge(job, EdgeType.PRODUCED, _dataset(builder, doc, f"/outputs/{i}", t), t)
+        builder.edge(job, EdgeType.PRODUCED, _dataset(builder, doc, f"/outputs/{i}", t, out_kind), t)
 
 
 # -- entities ---------------------------------------------------------------------------------
@@ -131,7 +153,7 @@ def _job(builder: DeltaBuilder, doc: Json, at: str, t: datetime) -> NodeKey:
     return key
 
 
-def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: datetime) -> NodeKey:
+def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: datetime, kind: Kind | None = None) -> NodeKey:
     if not isinstance(doc, dict):
         msg = f"{at}: a dataset is an object with namespace and name"
         raise InvalidInput(msg, field=at)
@@ -140,12 +162,17 @@ def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: datetime) -> NodeKey:
         msg = f"{at}/facets: must be an object"
         raise InvalidInput(msg, field=f"{at}/facets")
     key = _dataset_key(doc, at, facets)
+    if kind is not None:
+        key = NodeKey(kind, key.namespace, key.name)
     props = _facets(doc, f"{at}/facets")
     for extra in ("inputFacets", "outputFacets"):
         if isinstance(doc.get(extra), dict):
             props.update({f"{extra}.{k}": _clean(v) for k, v in doc[extra].items()})
     builder.node(key, t, props)
-    _schema(builder, key, facets.get("schema"), t)
+    if key.kind is Kind.FEATURE_VIEW:
+        _features(builder, key, facets.get("schema"), t)
+    elif key.kind is not Kind.FEATURE_SERVICE:
+        _schema(builder, key, facets.get("schema"), t)
     _column_lineage(builder, key, facets.get("columnLineage"), t)
     if isinstance(facets.get("lineage"), dict):
         _explicit_lineage(builder, key, facets["lineage"], t)
@@ -200,6 +227,17 @@ def _schema(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: datetime) ->
             props = {k: field[k] for k in ("type", "description") if field.get(k) is not None}
             column = builder.node(column_key(dataset, str(field["name"])), t, props)
             builder.edge(column, EdgeType.PART_OF, dataset, t)
+
+
+def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: datetime) -> None:
+    """A feature view's schema lists its features: ``<view>:<feature>``, as the Feast registry reader names them."""
+    if not isinstance(facet, dict):
+        return
+    for field in facet.get("fields") or []:
+        if isinstance(field, dict) and field.get("name"):
+            props = {k: field[k] for k in ("type", "description") if field.get(k) is not None}
+            feature = builder.node(NodeKey(Kind.FEATURE, view.namespace, f"{view.name}:{field['name']}"), t, props)
+            builder.edge(feature, EdgeType.PART_OF, view, t)
 
 
 def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: datetime) -> None:

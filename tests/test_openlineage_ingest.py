@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from pathlib import Path
 
 import orjson
@@ -162,3 +163,49 @@ async def test_the_same_events_twice_or_shuffled_give_the_same_graph(new_store: 
         snaps.append(await snapshot(store))
         await store.close()
     assert snaps[0] == snaps[1]
+
+
+def feast_apply_events() -> list[str]:
+    """What `feast apply` emits (feast's OpenLineage mappers): one job per feature view and service."""
+
+    def event(job: str, facet: str, inputs: list[dict[str, object]], outputs: list[dict[str, object]]) -> str:
+        body = {
+            "eventType": "COMPLETE", "eventTime": "2026-11-20T09:00:00Z", "producer": "feast",
+            "run": {"runId": str(uuid.uuid5(uuid.NAMESPACE_URL, job))},
+            "job": {"namespace": "feast", "name": job, "facets": {facet: {"name": job}}},
+            "inputs": inputs, "outputs": outputs,
+        }  # fmt: skip
+        return orjson.dumps(body).decode()
+
+    schema = {"schema": {"fields": [{"name": "conv_rate", "type": "Float32"}, {"name": "trips", "type": "Int64"}]}}
+    view = event(
+        "feature_view_driver_hourly_stats",
+        "feast_featureView",
+        [{"namespace": "feast", "name": "driver_stats_source"}, {"namespace": "feast", "name": "driver"}],
+        [{"namespace": "feast", "name": "driver_hourly_stats", "facets": schema}],
+    )
+    service = event(
+        "feature_service_driver_activity",
+        "feast_featureService",
+        [{"namespace": "feast", "name": "driver_hourly_stats", "facets": schema}],
+        [{"namespace": "feast", "name": "driver_activity"}],
+    )
+    return [view, service]
+
+
+async def test_feast_events_make_feature_views_features_and_services(store: LineageStore) -> None:
+    report = await intake(store, "openlineage", feast_apply_events())
+    assert report.count("accepted") == 2
+    source = NodeKey(Kind.DATASET, "feast", "driver_stats_source")
+    down = await store.lineage(LineageQuery(source, Direction.DOWNSTREAM))
+    assert {n.record.key for n in down.nodes if n.record.kind in (Kind.FEATURE_VIEW, Kind.FEATURE_SERVICE)} == {
+        NodeKey(Kind.FEATURE_VIEW, "feast", "driver_hourly_stats"),
+        NodeKey(Kind.FEATURE_SERVICE, "feast", "driver_activity"),
+    }
+    nodes, edges = await store.export()
+    features = {n.key.name for n in nodes if n.kind is Kind.FEATURE}
+    assert features == {"driver_hourly_stats:conv_rate", "driver_hourly_stats:trips"}
+    view = NodeKey(Kind.FEATURE_VIEW, "feast", "driver_hourly_stats").urn
+    assert {e.src for e in edges if e.type.value == "PART_OF" and e.dst == view} == {
+        NodeKey(Kind.FEATURE, "feast", f"driver_hourly_stats:{f}").urn for f in ("conv_rate", "trips")
+    }
