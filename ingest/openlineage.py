@@ -15,7 +15,9 @@ Mapping (DESIGN.md, "The graph"):
 - facets: ``schema`` -> columns PART_OF the dataset; ``columnLineage`` -> column DERIVES column
   with the transformation; ``lineage`` (explicit lineage) -> dataset/column DERIVES edges;
   ``symlinks`` -> SYMLINK; ``parent`` -> run CHILD_OF its parent run; ``lifecycleStateChange``
-  DROP closes the dataset; every facet, known or custom, is kept raw as ``facets.<name>``;
+  DROP closes the dataset, RENAME closes the old name and links the new one to it (TRUNCATE and
+  OVERWRITE are kept as the facet only); every facet, known or custom, is kept raw as
+  ``facets.<name>`` (a ``_deleted`` facet too: the latest statement wins);
 - a dataset in a vector store (qdrant://, milvus://, ...) or whose ``datasetType`` says so is a
   VectorIndex, and its versions are index builds;
 - Feast's own events: the output of a job with a ``feast_featureView`` facet is a FeatureView
@@ -181,10 +183,23 @@ def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: datetime, kind: Kind |
             other = NodeKey(key.kind, str(link["namespace"]), str(link["name"]))
             if other != key:
                 builder.edge(key, EdgeType.SYMLINK, other, t, {"type": link.get("type")})
-    change = (facets.get("lifecycleStateChange") or {}).get("lifecycleStateChange")
+    _lifecycle(builder, key, facets.get("lifecycleStateChange"), t)
+    return key
+
+
+def _lifecycle(builder: DeltaBuilder, key: NodeKey, facet: Any, t: datetime) -> None:
+    """DROP ends the dataset; RENAME ends the old name and links the new one to it (kept, never deleted)."""
+    if not isinstance(facet, dict):
+        return
+    change = facet.get("lifecycleStateChange")
     if change == "DROP":
         builder.close(key, t, "dropped (lifecycleStateChange DROP)")
-    return key
+    previous = facet.get("previousIdentifier")
+    if change == "RENAME" and isinstance(previous, dict) and previous.get("namespace") and previous.get("name"):
+        old = NodeKey(key.kind, str(previous["namespace"]), str(previous["name"]))
+        if old != key:
+            builder.edge(key, EdgeType.SYMLINK, old, t, {"type": "RENAMED_FROM"})
+            builder.close(old, t, f"renamed to {key.namespace}/{key.name}")
 
 
 def _dataset_key(doc: Json, at: str, facets: Json) -> NodeKey:

@@ -209,3 +209,32 @@ async def test_feast_events_make_feature_views_features_and_services(store: Line
     assert {e.src for e in edges if e.type.value == "PART_OF" and e.dst == view} == {
         NodeKey(Kind.FEATURE, "feast", f"driver_hourly_stats:{f}").urn for f in ("conv_rate", "trips")
     }
+
+
+async def test_drop_and_rename_close_validity_and_keep_history(store: LineageStore) -> None:
+    def dataset_event(name: str, minute: int, change: dict[str, object] | None) -> str:
+        facets = {"lifecycleStateChange": change} if change else {}
+        body = {
+            "eventTime": f"2026-11-20T10:{minute:02d}:00Z", "producer": "test",
+            "dataset": {"namespace": "postgres://db:5432", "name": name, "facets": facets},
+        }  # fmt: skip
+        return orjson.dumps(body).decode()
+
+    previous = {"namespace": "postgres://db:5432", "name": "shop.orders_old"}
+    events = [
+        dataset_event("shop.orders_old", 0, None),
+        dataset_event("shop.orders", 10, {"lifecycleStateChange": "RENAME", "previousIdentifier": previous}),
+        dataset_event("shop.temp", 0, None),
+        dataset_event("shop.temp", 20, {"lifecycleStateChange": "DROP"}),
+    ]
+    assert (await intake(store, "openlineage", events)).count("accepted") == 4
+    urn = {n: NodeKey(Kind.DATASET, "postgres://db:5432", f"shop.{n}").urn for n in ("orders_old", "orders", "temp")}
+    nodes = {n.urn: n for n in (await store.export())[0]}
+    minute = 60.0
+    t0 = nodes[urn["temp"]].first_seen
+    assert nodes[urn["temp"]].valid_at(t0 + 5 * minute) and not nodes[urn["temp"]].valid_at(t0 + 25 * minute)
+    assert nodes[urn["orders_old"]].valid_at(t0 + 5 * minute) and not nodes[urn["orders_old"]].valid_at(
+        t0 + 15 * minute
+    )
+    _, edges = await store.export()
+    assert {(e.src, e.dst) for e in edges if e.type.value == "SYMLINK"} == {(urn["orders"], urn["orders_old"])}
