@@ -1,10 +1,12 @@
-"""OpenLineage ingest benchmark (embedded store): batch endpoint, CLI backfill, single POST latency.
+"""OpenLineage ingest benchmark: batch endpoint, CLI backfill, single POST latency, on either store.
 
 Events are realistic RunEvents (2-5 inputs and outputs, schema and column-lineage facets).
 The floor, in the same run, is ``store.apply`` of the same events' prebuilt deltas: what
 parsing, HTTP and journaling add shows as a ratio to it.
 
-    python -m benchmarks.openlineage_bench --events 20000 --clients 8 --seconds 10
+    python -m benchmarks.openlineage_bench --events 20000 --clients 8 --seconds 10 [--neo4j]
+
+With --neo4j a local Neo4j is started (graph/neo4j/local_server.py) and emptied before each part.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import statistics
@@ -32,7 +35,9 @@ from api.app import create_app
 from api.settings import Settings
 from graph.journal import JournalEntry
 from graph.memory import MemoryStore
-from graph.store import Ingested
+from graph.neo4j import Neo4jStore
+from graph.neo4j.local_server import start_local_neo4j
+from graph.store import Ingested, LineageStore
 from ingest import openlineage
 from ingest.intake import canonical_json
 
@@ -76,9 +81,35 @@ def make_events(count: int, seed: int = 5) -> list[dict[str, Any]]:
     return events
 
 
+NEO4J_URI: str | None = None  # set by --neo4j
+
+
+async def open_store() -> LineageStore:
+    """Return an empty store of the benchmarked kind."""
+    if NEO4J_URI is None:
+        return MemoryStore(tempfile.mkdtemp())
+    store = await Neo4jStore.open(NEO4J_URI)
+    async with store.driver.session() as session:
+        await (await session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")).consume()
+    return store
+
+
+def empty() -> None:
+    """Empty the benchmarked Neo4j before a part (each part starts from nothing)."""
+
+    async def run() -> None:
+        await (await open_store()).close()
+
+    asyncio.run(run())
+
+
+def settings(folder: Path) -> Settings:
+    """Return the service settings for the benchmarked store."""
+    return Settings(data_dir=folder, neo4j_uri=NEO4J_URI)
+
+
 def floor(events: list[dict[str, Any]]) -> float:
     """Events per second of ``store.apply`` alone, deltas built beforehand."""
-    store = MemoryStore(tempfile.mkdtemp())
     now = time.time()
     items = []
     for e in events:
@@ -86,14 +117,16 @@ def floor(events: list[dict[str, Any]]) -> float:
         items.append(Ingested(JournalEntry("openlineage", text, now), openlineage.to_delta(text)))
 
     async def go() -> float:
-        t = time.perf_counter()
-        for i in range(0, len(items), BATCH):
-            await store.apply(items[i : i + BATCH])
-        return time.perf_counter() - t
+        store = await open_store()  # the Neo4j driver belongs to this loop: open, apply, close in it
+        try:
+            t = time.perf_counter()
+            for i in range(0, len(items), BATCH):
+                await store.apply(items[i : i + BATCH])
+            return time.perf_counter() - t
+        finally:
+            await store.close()
 
-    took = asyncio.run(go())
-    asyncio.run(store.close())
-    return len(events) / took
+    return len(events) / asyncio.run(go())
 
 
 class Server:
@@ -104,7 +137,9 @@ class Server:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        app = create_app(Settings(data_dir=self.folder))
+        if NEO4J_URI is not None:
+            empty()
+        app = create_app(settings(self.folder))
         self.server = uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -134,7 +169,11 @@ def cli_backfill(events: list[dict[str, Any]]) -> float:
     path.write_text("\n".join(json.dumps(e) for e in events))
     t = time.perf_counter()
     command = [sys.executable, "-m", "api.cli", "ingest", "openlineage", str(path), "--data", str(folder / "d")]
-    subprocess.run(command, check=True, capture_output=True)
+    env = dict(os.environ)
+    if NEO4J_URI is not None:
+        empty()
+        env["LINEAGE_NEO4J_URI"] = NEO4J_URI
+    subprocess.run(command, check=True, capture_output=True, env=env)
     return len(events) / (time.perf_counter() - t)
 
 
@@ -170,9 +209,25 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--neo4j", action="store_true", help="Benchmark the Neo4j store (a local server).")
     args = parser.parse_args()
+    if args.neo4j:
+        global NEO4J_URI
+        server = start_local_neo4j(heap="2g", pagecache="1g")
+        NEO4J_URI = server.uri
+        try:
+            report(args)
+        finally:
+            server.stop()
+    else:
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
+    """Run every part and print the results as JSON."""
     events = make_events(args.events)
-    result = {"events": len(events), "floor_apply_per_s": floor(events)}
+    result: dict[str, Any] = {"store": "neo4j" if NEO4J_URI else "embedded", "events": len(events)}
+    result["floor_apply_per_s"] = floor(events)
     result["batch_endpoint_per_s"] = batch_endpoint(events)
     result["cli_backfill_per_s"] = cli_backfill(events)
     result.update(single_posts(events, args.clients, args.seconds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -141,3 +142,11 @@ def test_compose_runs_neo4j_526_and_the_service_on_loopback_ports() -> None:
     for ports in (neo4j["ports"], service["ports"]):
         assert all(p.startswith("127.0.0.1:") for p in ports)
     assert (Path(__file__).parent.parent / "Dockerfile").read_text().count("lineage") >= 2
+
+
+async def test_concurrent_first_writes_form_one_chain(store_neo4j: Neo4jStore) -> None:
+    docs = [job_doc(f"parallel{i}", [f"in{i}"], [f"out{i}"], i) for i in range(8)]
+    reports = await asyncio.gather(*(intake(store_neo4j, "native", [d]) for d in docs))
+    assert [r.count("accepted") for r in reports] == [1] * 8
+    report = await store_neo4j.verify()
+    assert report.intact and report.checked == 8

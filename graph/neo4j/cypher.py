@@ -12,6 +12,8 @@ CONSTRAINTS = [
     "CREATE CONSTRAINT lineage_node_urn IF NOT EXISTS FOR (n:Node) REQUIRE n.urn IS UNIQUE",
     "CREATE CONSTRAINT lineage_journal_id IF NOT EXISTS FOR (j:JournalRecord) REQUIRE j.id IS UNIQUE",
     "CREATE CONSTRAINT lineage_journal_seq IF NOT EXISTS FOR (j:JournalRecord) REQUIRE j.seq IS UNIQUE",
+    # One head: with the constraint, concurrent first MERGEs of it serialize instead of making two.
+    "CREATE CONSTRAINT lineage_journal_head IF NOT EXISTS FOR (h:JournalHead) REQUIRE h.name IS UNIQUE",
     "CREATE INDEX lineage_node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
     "CREATE TEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:Node) ON (n.search)",
 ]
