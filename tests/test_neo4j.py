@@ -105,7 +105,8 @@ async def store_neo4j(neo4j_target: Neo4jTarget) -> AsyncIterator[Neo4jStore]:
 async def test_a_restart_gives_a_retryable_error_applies_nothing_and_recovers(tmp_path: Path) -> None:
     server = start_local_neo4j(home=tmp_path / "home")
     port = int(server.uri.rsplit(":", 1)[1])
-    store = await Neo4jStore.open(server.uri, retry_seconds=1.0, read_timeout=5.0)
+    # The default read timeout: a cold Neo4j on a busy machine may take seconds to compile its first reads.
+    store = await Neo4jStore.open(server.uri, retry_seconds=1.0)
     app = create_app(Settings(data_dir=tmp_path), store)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     try:
