@@ -53,7 +53,7 @@ def expected_graph(node_id: str, depth: int) -> tuple[set[str], set[tuple[str, s
 async def client(store: LineageStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     report = await intake(store, "openlineage", food_delivery())
     assert report.count("accepted") == 26
-    app = create_app(Settings(data_dir=tmp_path), store)
+    app = create_app(Settings(data_dir=tmp_path, query_deadline_seconds=120), store)  # CI machines are shared
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
 
