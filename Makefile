@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step they run.
-.PHONY: setup demo serve test lint bench
+.PHONY: setup demo serve test lint bench schema
 
 setup:
 	@scripts/setup.sh
@@ -14,7 +14,10 @@ test: setup
 	.venv/bin/pytest
 
 lint: setup
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/python -m api.graphql.export --check
 
 bench: setup
 	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000
+
+schema: setup
+	.venv/bin/python -m api.graphql.export
