@@ -202,7 +202,7 @@ async def audit_trail(
         hops,
         citations,
         {},
-        [h.resolution for h in hops if h.resolution] + [f"record {m} is cited by the graph but missing" for m in missing],
+        [h.resolution for h in hops if h.resolution] + [f"record {m} is cited but missing" for m in missing],
         verification,
         head,
     )
@@ -390,6 +390,9 @@ def summarize(trail: AuditTrail) -> dict[str, list[dict[str, JSON]]]:
     def writers(urn: str) -> list[str]:
         return sorted(h.src for h in into.get(urn, ()) if h.type is EdgeType.PRODUCED)
 
+    def writer(urn: str) -> str | None:
+        return next(iter(writers(urn)), None)
+
     def aliases(node: AuditNode) -> list[dict[str, JSON]]:
         return [{"name": a.name, "valid_from": iso(a.valid_from), "valid_to": iso(a.valid_to)} for a in node.aliases]
 
@@ -403,7 +406,7 @@ def summarize(trail: AuditTrail) -> dict[str, list[dict[str, JSON]]]:
             "id": node.urn,
             ("index" if is_index else "dataset"): node.entity,
             "version": node.key.version,
-            ("built_by" if is_index else "written_by"): (writers(node.urn) or [None])[0],
+            ("built_by" if is_index else "written_by"): writer(node.urn),
             "written_at": iso(min((h.first_seen for h in into.get(node.urn, ())), default=None)),
             "resolution": node.resolution,
         }
@@ -427,7 +430,7 @@ def summarize(trail: AuditTrail) -> dict[str, list[dict[str, JSON]]]:
                     }
                 )
     documents.sort(key=lambda d: (d["retrieved_by"], d["rank"] if d["rank"] is not None else 1 << 30, d["id"]))
-    runs = [
+    runs: list[dict[str, JSON]] = [
         {
             "id": n.urn,
             "job": n.key.name,
@@ -441,7 +444,9 @@ def summarize(trail: AuditTrail) -> dict[str, list[dict[str, JSON]]]:
         for n in by_kind.get(Kind.RUN, [])
     ]
     model_versions = {n.urn for n in by_kind.get(Kind.MODEL_VERSION, [])}
-    training = [dict(r, name=_prop(trail, r["id"], "mlflow.run_name")) for r in runs if set(r["outputs"]) & model_versions]
+    training = [
+        dict(r, name=_prop(trail, r["id"], "mlflow.run_name")) for r in runs if set(r["outputs"]) & model_versions
+    ]
     return {
         "prompt_versions": [
             {
@@ -457,14 +462,16 @@ def summarize(trail: AuditTrail) -> dict[str, list[dict[str, JSON]]]:
         "llms": [{"id": n.urn, "provider": n.key.namespace, "model": n.key.name} for n in of(Kind.LLM)],
         "documents": documents,
         "index_builds": index_builds,
-        "embedding_models": [{"id": n.urn, "provider": n.key.namespace, "model": n.key.name} for n in of(Kind.EMBEDDING_MODEL)],
+        "embedding_models": [
+            {"id": n.urn, "provider": n.key.namespace, "model": n.key.name} for n in of(Kind.EMBEDDING_MODEL)
+        ],
         "model_versions": [
             {
                 "id": n.urn,
                 "model": n.entity,
                 "version": n.key.version,
                 "aliases": aliases(n),
-                "trained_by": (writers(n.urn) or [None])[0],
+                "trained_by": writer(n.urn),
             }
             for n in by_kind.get(Kind.MODEL_VERSION, [])
         ],
@@ -520,7 +527,8 @@ async def recheck(store: LineageStore, report: Mapping[str, JSON]) -> Recheck:
         chain = await store.verify(upto=upto)
         if not chain.intact:
             seq = chain.broken_seq or 0
-            problems.append(f"the hash chain is broken at record {seq} ({await _record_id(store, seq)}): {chain.problem}")
+            named = await _record_id(store, seq)
+            problems.append(f"the hash chain is broken at record {seq} ({named}): {chain.problem}")
         elif chain.head_seq < upto:
             problems.append(f"the journal ends at record {chain.head_seq}, before record {upto}")
         elif upto_hash is not None and chain.head_hash != upto_hash:
