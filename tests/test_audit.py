@@ -24,7 +24,7 @@ from api.app import create_app
 from api.audit_formats import get_format, json_report, prov_json
 from api.cli import app as cli
 from api.settings import Settings
-from graph.audit import AuditTrail, audit_trail, recheck
+from graph.audit import AuditTrail, audit_trail, producer_of, recheck
 from graph.keys import Kind, NodeKey, parse_key
 from graph.memory import MemoryStore
 from graph.neo4j import Neo4jStore
@@ -284,6 +284,37 @@ async def test_an_entity_is_refused_and_an_unknown_id_is_not_found(store: Lineag
         await audit_trail(store, parse_key(estate.landmarks["index"]))
     with pytest.raises(NodeNotFound):
         await audit_trail(store, NodeKey(Kind.OUTPUT, "support-rag", "no-such-answer"))
+
+
+def _corpus(relative: str) -> Path:
+    """Return a file of the shared corpus, which sits beside the clone (or beside the worktrees' parent)."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "corpus" / relative
+        if candidate.exists():
+            return candidate
+    msg = f"the shared corpus is not beside this clone: {relative}"
+    raise FileNotFoundError(msg)
+
+
+async def test_records_name_their_producer_openlineage_and_otlp(tmp_path: Path) -> None:
+    raw = _corpus("openlineage/client/python/tests/example_full_event.json").read_text()
+    event = json.loads(raw)
+    store = MemoryStore(tmp_path)
+    try:
+        assert not (await intake(store, "openlineage", [raw])).rejected
+        nodes, _ = await store.export()
+        [output] = [n for n in nodes if n.kind is Kind.DATASET_VERSION and n.key.name == event["outputs"][0]["name"]]
+        trail = await audit_trail(store, output.key)
+        assert trail.hops and trail.verification.intact
+        assert {c.producer for c in trail.citations.values()} == {event["producer"]}
+    finally:
+        await store.close()
+    otlp = _corpus("otel/rag_trace_openinference.otlp.json").read_text()
+    resource = {
+        a["key"]: a["value"]["stringValue"] for a in json.loads(otlp)["resourceSpans"][0]["resource"]["attributes"]
+    }
+    producer = producer_of(otlp) or ""
+    assert resource["service.name"] in producer and resource["telemetry.sdk.version"] in producer
 
 
 # -- over HTTP -----------------------------------------------------------------------------
