@@ -14,7 +14,7 @@ h1 { font-size: 20px; margin-bottom: .2em; } h2 { font-size: 16px; margin-top: 1
 h3 { font-size: 14px; margin: 1.2em 0 .3em; }
 table { border-collapse: collapse; width: 100%; margin-bottom: .6em; }
 th, td { border: 1px solid #bbb; padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #eee; } td { word-break: break-all; }
+th { background: #eee; } td { overflow-wrap: anywhere; } td.short { white-space: nowrap; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
 dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; word-break: break-all; }
 .ok { color: #064; font-weight: 600; } .broken { color: #a00; font-weight: 700; }
@@ -25,12 +25,17 @@ code { font: 12px ui-monospace, Menlo, Consolas, monospace; }
 """
 
 
+def _cell(text: str) -> str:
+    # Ids may wrap anywhere; short values (ranks, scores, states) never do.
+    return f'<td class="short">{escape(text)}</td>' if len(text) <= 12 else f"<td>{escape(text)}</td>"
+
+
 def _table(table: sections.Table, tag: str = "h3") -> str:
     head = f"<{tag}>{escape(table.title)}</{tag}>"
     if not table.rows:
         return f'{head}<p class="none">None in this chain.</p>'
     columns = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
+    rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
     return f"{head}<table><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody></table>"
 
 
