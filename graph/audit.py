@@ -277,7 +277,9 @@ async def _structure(store: LineageStore, nodes: list[AuditNode], hops: list[Aud
     versions = {n.urn: n for n in nodes if n.kind in _ALIASED}
     if not versions:
         return
-    for edge in await store.edges_of(versions, {EdgeType.ALIAS, EdgeType.VERSION_OF}):
+    edges = await store.edges_of(versions, {EdgeType.VERSION_OF}, incoming=False)
+    edges += await store.edges_of(versions, {EdgeType.ALIAS}, incoming=True)
+    for edge in edges:
         if edge.type is EdgeType.VERSION_OF and edge.src in versions:
             versions[edge.src].entity = versions[edge.src].entity or edge.dst
         elif edge.type is EdgeType.ALIAS and edge.dst in versions:

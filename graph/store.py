@@ -8,7 +8,6 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import quote
 
 from graph.delta import GraphDelta
-from graph.edges import EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord
 from graph.keys import URN_SAFE, Kind, NodeKey, parse_key
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -38,10 +37,6 @@ class LineageStore(Protocol):
 
     async def get(self, urns: Collection[str]) -> dict[str, NodeRecord]:
         """Return the nodes that exist among these ids."""
-        ...
-
-    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType]) -> list[EdgeRecord]:
-        """Return the full records of the edges of these types that start or end at these nodes."""
         ...
 
     async def lineage(self, query: LineageQuery) -> LineageResult:

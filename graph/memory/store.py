@@ -292,19 +292,6 @@ class MemoryStore:
         nodes, _ = await self.hydrate(urns, ())
         return nodes
 
-    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType]) -> list[EdgeRecord]:
-        """Return the full records of the edges of these types that start or end at these nodes."""
-        wanted = frozenset(types)
-        idents: set[EdgeIdent] = set()
-        for urn in urns:
-            if urn not in self.graph._node:
-                continue
-            for adjacency in (self.graph._succ[urn], self.graph._pred[urn]):
-                for bundle in adjacency.values():
-                    idents.update(e.ident for e in bundle if e.type in wanted)
-        _, edges = await self.hydrate((), idents)
-        return [edges[i] for i in sorted(idents) if i in edges]
-
     async def search(
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:

@@ -6,8 +6,6 @@ once, here, from the closed EdgeType enum (never from input), as cartography's q
 
 from __future__ import annotations
 
-from functools import cache
-
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 
 CONSTRAINTS = [
@@ -134,16 +132,6 @@ SET n += row
 CLEAR_GRAPH = """
 MATCH (n:Node)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
-
-
-@cache
-def edges_of(types: frozenset[EdgeType]) -> str:
-    """Return the statement that reads the edges of these types at a set of nodes (types from the enum)."""
-    return f"""
-UNWIND $urns AS u
-MATCH (a:Node {{urn: u}})-[r:{_types(types)}]-(:Node)
-RETURN DISTINCT {FULL_EDGE}
 """
 
 

@@ -291,15 +291,6 @@ class Neo4jStore:
         nodes, _ = await self.hydrate(urns, ())
         return nodes
 
-    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType]) -> list[EdgeRecord]:
-        """Return the full records of the edges of these types that start or end at these nodes."""
-        wanted = frozenset(types)
-        if not urns or not wanted:
-            return []
-        rows = await self._read(cypher.edges_of(wanted), urns=list(urns))
-        edges = {e.ident: e for e in map(edge_from_row, rows)}
-        return [edges[i] for i in sorted(edges)]
-
     async def search(
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:
