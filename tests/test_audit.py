@@ -361,6 +361,52 @@ async def test_http_answers_404_and_422(client: httpx.AsyncClient, estate: Estat
         assert refused.status_code == 422 and refused.json()["field"] == name
 
 
+AUDIT_QUERY = """
+query ($id: ID!, $asOf: DateTime) {
+  auditTrail(id: $id, asOf: $asOf) {
+    __typename
+    ... on AuditTrail {
+      subject existed complete summary notes
+      hops { source type target evidenceIds resolution }
+      records { id seq recordHash contentOk }
+      verification { intact statement uptoSeq }
+      report
+    }
+    ... on NotFound { message }
+    ... on InvalidArgument { field message }
+  }
+}
+"""
+
+
+async def _graphql(client: httpx.AsyncClient, urn: str, as_of: str | None = None) -> dict[str, Any]:
+    answer = await client.post("/graphql", json={"query": AUDIT_QUERY, "variables": {"id": urn, "asOf": as_of}})
+    body = answer.json()
+    assert "errors" not in body, body
+    return dict(body["data"]["auditTrail"])
+
+
+async def test_graphql_audit_trail_matches_the_report(
+    client: httpx.AsyncClient, store: LineageStore, estate: Estate
+) -> None:
+    answer = estate.landmarks["answer"]
+    found = await _graphql(client, answer)
+    assert found["__typename"] == "AuditTrail" and found["verification"]["intact"]
+    trail = await _answer_trail(store, estate)
+    assert {(h["source"], h["type"], h["target"]) for h in found["hops"]} == {
+        (h.src, h.type.value, h.dst) for h in trail.hops
+    }
+    assert {r["id"] for r in found["records"]} == set(trail.citations)
+    assert found["summary"] == trail.summary and found["report"]["subject"]["id"] == answer
+    early = await _graphql(client, answer, (estate.start - timedelta(days=1)).isoformat())
+    assert not early["existed"] and early["hops"] == []
+    missing = await _graphql(client, NodeKey(Kind.OUTPUT, "support-rag", "no-such-answer").urn)
+    assert missing["__typename"] == "NotFound"
+    for bad in ("nonsense", estate.landmarks["index"]):
+        refused = await _graphql(client, bad)
+        assert refused["__typename"] == "InvalidArgument" and refused["field"] == "id"
+
+
 # -- tamper evidence -------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from api.audit_formats import json_report
 from api.graphql.context import LineageContext
-from api.graphql.errors import InvalidArgument, NotFound
+from api.graphql.errors import InvalidArgument, NotFound, invalid
 from graph import audit
 from graph.errors import InvalidInput, NodeNotFound
 from graph.keys import parse_key
@@ -205,7 +205,7 @@ async def resolve_audit_trail(
     except NodeNotFound as e:
         return NotFound(id=id, message=str(e))
     except InvalidInput as e:
-        return InvalidArgument(field=e.field, message=str(e))
+        return invalid(e.field, str(e))
     return AuditTrail.from_trail(trail)
 
 
