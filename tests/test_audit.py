@@ -112,8 +112,8 @@ def _sources_behind(*models: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def estate() -> Estate:
-    """A small demo estate: seven days, a few hundred events."""
-    estate = Estate(Plan(documents=60, answers=150), seed=11)
+    """A small demo estate: five days, two hundred events (Neo4j loads it in each test session)."""
+    estate = Estate(Plan(days=5, documents=40, answers=60), seed=11)
     estate.events_list = list(estate.events())  # type: ignore[attr-defined]
     return estate
 
