@@ -33,6 +33,7 @@ from ingest import native
 from ingest.estate import MARTS, SOURCE_TABLES, Estate, Plan
 from ingest.intake import intake
 from tests.backends import BACKENDS, open_backend
+from tests.corpus import corpus
 
 runner = CliRunner()
 Doc = dict[str, Any]
@@ -286,18 +287,8 @@ async def test_an_entity_is_refused_and_an_unknown_id_is_not_found(store: Lineag
         await audit_trail(store, NodeKey(Kind.OUTPUT, "support-rag", "no-such-answer"))
 
 
-def _corpus(relative: str) -> Path:
-    """Return a file of the shared corpus, which sits beside the clone (or beside the worktrees' parent)."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "corpus" / relative
-        if candidate.exists():
-            return candidate
-    msg = f"the shared corpus is not beside this clone: {relative}"
-    raise FileNotFoundError(msg)
-
-
 async def test_records_name_their_producer_openlineage_and_otlp(tmp_path: Path) -> None:
-    raw = _corpus("openlineage/client/python/tests/example_full_event.json").read_text()
+    raw = (corpus() / "openlineage/client/python/tests/example_full_event.json").read_text()
     event = json.loads(raw)
     store = MemoryStore(tmp_path)
     try:
@@ -309,7 +300,7 @@ async def test_records_name_their_producer_openlineage_and_otlp(tmp_path: Path) 
         assert {c.producer for c in trail.citations.values()} == {event["producer"]}
     finally:
         await store.close()
-    otlp = _corpus("otel/rag_trace_openinference.otlp.json").read_text()
+    otlp = (corpus() / "otel/rag_trace_openinference.otlp.json").read_text()
     resource = {
         a["key"]: a["value"]["stringValue"] for a in json.loads(otlp)["resourceSpans"][0]["resource"]["attributes"]
     }
