@@ -202,7 +202,9 @@ async def audit_trail(
         hops,
         citations,
         {},
-        [h.resolution for h in hops if h.resolution] + [f"record {m} is cited but missing" for m in missing],
+        [h.resolution for h in hops if h.resolution]
+        + sorted(n.resolution.note for n in result.nodes if n.resolution and not n.resolution.found)
+        + [f"record {m} is cited but missing" for m in missing],
         verification,
         head,
     )
@@ -402,11 +404,14 @@ def summarize(trail: AuditTrail) -> dict[str, list[dict[str, JSON]]]:
         return [n for n in by_kind.get(kind, []) if n.distance > 0]
 
     index_builds, datasets = [], []
-    for node in by_kind.get(Kind.DATASET_VERSION, []):
-        is_index = (node.entity or "").startswith(f"urn:lineage:{Kind.VECTOR_INDEX.slug}:")
+    # Versions, and entities that stand in where no version was known at the time (the note says so).
+    stand_ins = [n for n in of(Kind.VECTOR_INDEX) + of(Kind.DATASET)]
+    for node in by_kind.get(Kind.DATASET_VERSION, []) + stand_ins:
+        entity = node.entity if node.kind is Kind.DATASET_VERSION else node.urn
+        is_index = (entity or "").startswith(f"urn:lineage:{Kind.VECTOR_INDEX.slug}:")
         row: dict[str, JSON] = {
             "id": node.urn,
-            ("index" if is_index else "dataset"): node.entity,
+            ("index" if is_index else "dataset"): entity,
             "version": node.key.version,
             ("built_by" if is_index else "written_by"): writer(node.urn),
             "written_at": iso(min((h.first_seen for h in into.get(node.urn, ())), default=None)),
