@@ -16,6 +16,12 @@ CONSTRAINTS = [
     "CREATE CONSTRAINT lineage_journal_head IF NOT EXISTS FOR (h:JournalHead) REQUIRE h.name IS UNIQUE",
     "CREATE INDEX lineage_node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
     "CREATE TEXT INDEX lineage_node_search IF NOT EXISTS FOR (n:Node) ON (n.search)",
+    # An edge is found by its key (a hash of src, type, dst, qualifier) through an index, not by
+    # expanding its ends: the ends may be hubs (an embedding model every answer used).
+    *(
+        f"CREATE INDEX lineage_edge_key_{t.value.lower()} IF NOT EXISTS FOR ()-[r:{t.value}]-() ON (r.key)"
+        for t in EdgeType
+    ),
 ]
 
 
@@ -85,12 +91,22 @@ NODE_METAS = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {NODE_FIELDS}"
 FULL_NODES = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {FULL_NODE}"
 ALL_NODES = f"MATCH (n:Node) RETURN {FULL_NODE}"
 ALL_EDGES = f"MATCH (:Node)-[r]->(:Node) RETURN {FULL_EDGE}"
-FULL_EDGES = f"""
-UNWIND $edges AS e
-MATCH (a:Node {{urn: e.src}})-[r]->(b:Node {{urn: e.dst}})
-WHERE type(r) = e.type AND r.qualifier = e.qualifier
+
+
+def full_edges(edge_type: EdgeType) -> str:
+    """Return the statement that reads edges of one type by key."""
+    return f"""
+UNWIND $keys AS k
+MATCH ()-[r:{edge_type.value} {{key: k}}]->()
 RETURN {FULL_EDGE}
 """
+
+
+FULL_EDGES = {t: full_edges(t) for t in EdgeType}
+EDGES_WITHOUT_KEY = f"MATCH ()-[r]->() WHERE r.key IS NULL RETURN elementId(r) AS eid, {EDGE_FIELDS} LIMIT $limit"
+EDGE_KEYS_DONE = "MATCH (h:JournalHead {name: 'head'}) RETURN h.edge_keys AS done"
+MARK_EDGE_KEYS_DONE = "MATCH (h:JournalHead {name: 'head'}) SET h.edge_keys = true"
+SET_EDGE_KEYS = "UNWIND $rows AS row MATCH ()-[r]->() WHERE elementId(r) = row.eid SET r.key = row.key"
 HOPS_UP = f"""
 UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r:{FLOW}]-(b:Node)
 RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
@@ -151,20 +167,32 @@ UNWIND $rows AS row
 MERGE (n:Node {urn: row.urn})
 SET n += row
 """
+# Writes are serialized by the journal head's lock and the edges were read in the same
+# transaction, so new edges are created and known ones updated by key: no MERGE expands a hub.
 CLEAR_GRAPH = """
 MATCH (n:Node)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
 
-def upsert_edges(edge_type: EdgeType) -> str:
-    """Return the statement that writes edges of one type, keyed by (src, dst, qualifier)."""
+def create_edges(edge_type: EdgeType) -> str:
+    """Return the statement that creates new edges of one type."""
     return f"""
 UNWIND $rows AS row
 MATCH (a:Node {{urn: row.src}}), (b:Node {{urn: row.dst}})
-MERGE (a)-[r:{edge_type.value} {{qualifier: row.qualifier}}]->(b)
+CREATE (a)-[r:{edge_type.value}]->(b)
+SET r = row.values
+"""
+
+
+def update_edges(edge_type: EdgeType) -> str:
+    """Return the statement that updates known edges of one type, found by key."""
+    return f"""
+UNWIND $rows AS row
+MATCH ()-[r:{edge_type.value} {{key: row.values.key}}]->()
 SET r += row.values
 """
 
 
-UPSERT_EDGES = {t: upsert_edges(t) for t in EdgeType}
+CREATE_EDGES = {t: create_edges(t) for t in EdgeType}
+UPDATE_EDGES = {t: update_edges(t) for t in EdgeType}

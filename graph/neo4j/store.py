@@ -10,6 +10,7 @@ breadth-first (graph/traversal.py): one round trip per level, never path enumera
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -96,11 +97,28 @@ class Neo4jStore:
             await driver.verify_connectivity()
             for statement in cypher.CONSTRAINTS:
                 await driver.execute_query(statement, database_=database)
+            await store._key_old_edges()
         except _UNAVAILABLE as e:
             await driver.close()
             msg = f"Neo4j at {uri} is not reachable: {e}"
             raise StoreUnavailable(msg) from e
         return store
+
+    async def _key_old_edges(self) -> None:
+        """Give edges written before edges had keys their key (once: the journal head remembers)."""
+        done, _, _ = await self.driver.execute_query(cypher.EDGE_KEYS_DONE, database_=self.database)
+        if done and done[0]["done"]:
+            return
+        while True:
+            records, _, _ = await self.driver.execute_query(
+                cypher.EDGES_WITHOUT_KEY, limit=10_000, database_=self.database
+            )
+            if not records:
+                await self.driver.execute_query(cypher.MARK_EDGE_KEYS_DONE, database_=self.database)
+                return
+            idents = [(r["src"], r["type"], r["dst"], r["qualifier"]) for r in records]
+            rows = [{"eid": r["eid"], "key": edge_key(i)} for r, i in zip(records, idents, strict=True)]
+            await self.driver.execute_query(cypher.SET_EDGE_KEYS, rows=rows, database_=self.database)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -185,9 +203,9 @@ class Neo4jStore:
             if not fresh:
                 return outcome
             records = chain((item.entry for item in fresh), head["seq"], head["hash"])
-            nodes, edges = await _merge(tx, fresh)
+            nodes, edges, known = await _merge(tx, fresh)
             await tx.run(cypher.APPEND_JOURNAL, rows=[_journal_row(r) for r in records])
-            await _write_graph(tx, nodes, edges)
+            await _write_graph(tx, nodes, edges, known)
             await tx.run(cypher.SET_HEAD, seq=records[-1].seq, hash=records[-1].record_hash)
             return outcome
 
@@ -232,8 +250,8 @@ class Neo4jStore:
                     items.append(Ingested(JournalEntry(record.source, record.raw, record.received_at), delta))
 
             async def work(tx: AsyncManagedTransaction, items: list[Ingested] = items) -> None:
-                nodes, edges = await _merge(tx, items)
-                await _write_graph(tx, nodes, edges)
+                nodes, edges, known = await _merge(tx, items)
+                await _write_graph(tx, nodes, edges, known)
 
             await self._write(work)
             applied += len(items)
@@ -267,9 +285,11 @@ class Neo4jStore:
     ) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Return the full records of these nodes and edges."""
         nodes = {r["urn"]: node_from_row(r) for r in await self._read(cypher.FULL_NODES, urns=list(urns))}
-        wanted = [{"src": s, "type": str(t), "dst": d, "qualifier": q} for s, t, d, q in idents]
-        rows = await self._read(cypher.FULL_EDGES, edges=wanted) if wanted else []
-        edges = {e.ident: e for e in (edge_from_row(r) for r in rows)}
+        edges = {}
+        for edge_type, keys in _keys_by_type(idents).items():
+            for row in await self._read(cypher.FULL_EDGES[edge_type], keys=keys):
+                edge = edge_from_row(row)
+                edges[edge.ident] = edge
         return nodes, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
@@ -360,22 +380,41 @@ class Neo4jStore:
 
 async def _merge(
     tx: AsyncManagedTransaction, items: Sequence[Ingested]
-) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
-    """Merge the items' deltas into full records read in the same transaction."""
+) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord], set[EdgeIdent]]:
+    """Merge the items' deltas into full records read in the same transaction; also say which edges existed."""
     node_keys, edge_keys = touched(items)
     result = await tx.run(cypher.FULL_NODES, urns=list(node_keys))
     nodes = {r["urn"]: node_from_row(r.data()) async for r in result}
-    wanted = [{"src": s, "type": str(t), "dst": d, "qualifier": q} for s, t, d, q in edge_keys]
-    result = await tx.run(cypher.FULL_EDGES, edges=wanted)
-    edges = {e.ident: e for e in [edge_from_row(r.data()) async for r in result]}
+    edges: dict[EdgeIdent, EdgeRecord] = {}
+    for edge_type, keys in _keys_by_type(edge_keys).items():
+        result = await tx.run(cypher.FULL_EDGES[edge_type], keys=keys)
+        async for r in result:
+            edge = edge_from_row(r.data())
+            edges[edge.ident] = edge
+    known = set(edges)
     merge_batch(items, nodes, edges)
-    return nodes, edges
+    return nodes, edges, known
+
+
+def edge_key(ident: EdgeIdent) -> str:
+    """Return the key an edge is indexed by: a hash of its identity (URNs can be long)."""
+    return hashlib.blake2b("\x1f".join(ident).encode(), digest_size=16).hexdigest()
+
+
+def _keys_by_type(idents: Collection[EdgeIdent]) -> dict[EdgeType, list[str]]:
+    keys: dict[EdgeType, list[str]] = {}
+    for ident in idents:
+        keys.setdefault(_TYPES[ident[1]], []).append(edge_key(ident))
+    return keys
 
 
 async def _write_graph(
-    tx: AsyncManagedTransaction, nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]
+    tx: AsyncManagedTransaction,
+    nodes: dict[str, NodeRecord],
+    edges: dict[EdgeIdent, EdgeRecord],
+    known: Collection[EdgeIdent],
 ) -> None:
-    """Write merged records: nodes first, then edges grouped by type."""
+    """Write merged records: nodes first, then edges by type, created when new and updated by key when known."""
     node_rows = []
     for record in nodes.values():
         row = node_to_row(record)
@@ -383,15 +422,19 @@ async def _write_graph(
         node_rows.append(row)
     if node_rows:
         await tx.run(cypher.UPSERT_NODES, rows=node_rows)
-    by_type: dict[EdgeType, list[dict[str, Any]]] = {}
-    for edge in edges.values():
+    new: dict[EdgeType, list[dict[str, Any]]] = {}
+    old: dict[EdgeType, list[dict[str, Any]]] = {}
+    for ident, edge in edges.items():
         row = edge_to_row(edge)
-        values = {k: v for k, v in row.items() if k not in ("src", "type", "dst", "qualifier", "id")}
-        by_type.setdefault(edge.type, []).append(
-            {"src": edge.src, "dst": edge.dst, "qualifier": edge.qualifier, "values": values}
+        values = {k: v for k, v in row.items() if k not in ("src", "type", "dst", "id")}
+        values["key"] = edge_key(ident)
+        (old if ident in known else new).setdefault(edge.type, []).append(
+            {"src": edge.src, "dst": edge.dst, "values": values}
         )
-    for edge_type, rows in by_type.items():
-        await tx.run(cypher.UPSERT_EDGES[edge_type], rows=rows)
+    for edge_type, rows in old.items():
+        await tx.run(cypher.UPDATE_EDGES[edge_type], rows=rows)
+    for edge_type, rows in new.items():
+        await tx.run(cypher.CREATE_EDGES[edge_type], rows=rows)
 
 
 # -- rows from Neo4j ---------------------------------------------------------------------------
