@@ -358,7 +358,7 @@ query ($id: ID!, $asOf: DateTime) {
     __typename
     ... on AuditTrail {
       subject existed complete summary notes
-      hops { source type target evidenceIds resolution }
+      hops { source type target evidenceIds resolution records { id seq producer } }
       records { id seq recordHash contentOk }
       verification { intact statement uptoSeq }
       report
@@ -388,6 +388,9 @@ async def test_graphql_audit_trail_matches_the_report(
         (h.src, h.type.value, h.dst) for h in trail.hops
     }
     assert {r["id"] for r in found["records"]} == set(trail.citations)
+    assert all([r["id"] for r in h["records"]] == h["evidenceIds"] for h in found["hops"])
+    hop_records = {c.seq for h in trail.hops for c in map(trail.citations.get, h.evidence) if c is not None}
+    assert {r["seq"] for h in found["hops"] for r in h["records"]} == hop_records
     assert found["summary"] == trail.summary and found["report"]["subject"]["id"] == answer
     early = await _graphql(client, answer, (estate.start - timedelta(days=1)).isoformat())
     assert not early["existed"] and early["hops"] == []

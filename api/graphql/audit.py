@@ -73,6 +73,7 @@ class AuditHop:
     last_seen: datetime
     evidence_count: int
     evidence_ids: list[str]
+    records: list[AuditRecord] = strawberry.field(description="The cited journal records behind this hop.")
     resolution: str | None
 
 
@@ -109,6 +110,19 @@ class AuditTrail:
     def from_trail(cls, trail: audit.AuditTrail) -> AuditTrail:
         """Return the GraphQL view of an audit trail."""
         v = trail.verification
+        records = {
+            c.id: AuditRecord(
+                id=strawberry.ID(c.id),
+                seq=c.seq,
+                source=c.source,
+                received_at=from_epoch(c.received_at),
+                record_hash=c.record_hash,
+                prev_hash=c.prev_hash,
+                producer=c.producer,
+                content_ok=c.content_ok,
+            )
+            for c in trail.citations.values()
+        }
         return cls(
             subject=strawberry.ID(trail.subject.urn),
             kind=trail.subject.kind.value,
@@ -155,23 +169,12 @@ class AuditTrail:
                     last_seen=from_epoch(h.last_seen),
                     evidence_count=h.evidence_count,
                     evidence_ids=list(h.evidence),
+                    records=[records[e] for e in h.evidence if e in records],
                     resolution=h.resolution,
                 )
                 for h in trail.hops
             ],
-            records=[
-                AuditRecord(
-                    id=strawberry.ID(c.id),
-                    seq=c.seq,
-                    source=c.source,
-                    received_at=from_epoch(c.received_at),
-                    record_hash=c.record_hash,
-                    prev_hash=c.prev_hash,
-                    producer=c.producer,
-                    content_ok=c.content_ok,
-                )
-                for c in trail.citations.values()
-            ],
+            records=list(records.values()),
             verification=AuditVerification(
                 intact=v.intact,
                 statement=v.statement,
