@@ -195,7 +195,8 @@ async def audit_trail(
         as_of,
         generated_at,
         True,
-        not result.is_partial,
+        # Traversal drops what lies past the hop budget without a flag: reaching it means there may be more.
+        not result.is_partial and max((n.distance for n in result.nodes), default=0) < max_hops,
         max_hops,
         start.record.first_seen,
         nodes,
@@ -210,7 +211,7 @@ async def audit_trail(
     )
     trail.summary = summarize(trail)
     if not trail.complete:
-        trail.notes.insert(0, f"the chain is longer than {max_hops} hops; this report stops there")
+        trail.notes.insert(0, f"the chain reaches the budget of {max_hops} hops (or {MAX_LIMIT} nodes); it stops there")
     return trail
 
 

@@ -278,6 +278,13 @@ async def test_as_of_reproduces_the_aliases_of_the_time(
     assert expected.aliases_at(first, (estate.start + timedelta(days=3)).timestamp()) == set()
 
 
+async def test_a_chain_cut_by_the_hop_budget_says_so(store: LineageStore, estate: Estate) -> None:
+    answer = parse_key(estate.landmarks["answer"])
+    cut = await audit_trail(store, answer, max_hops=2)
+    assert not cut.complete and "budget of 2 hops" in cut.notes[0]
+    assert max(n.distance for n in cut.nodes) == 2
+
+
 async def test_an_entity_is_refused_and_an_unknown_id_is_not_found(store: LineageStore, estate: Estate) -> None:
     from graph.errors import InvalidQuery, NodeNotFound
 
