@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from strawberry.fastapi import GraphQLRouter
 
 from api.graphql.context import LineageContext
+from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
 from api.routes import audit, graph_ingest, health, marquez, openlineage
 from api.settings import Settings
@@ -48,7 +48,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(openlineage.router)
     app.include_router(marquez.router)
     app.include_router(audit.router)
-    app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
+    app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     return app
 

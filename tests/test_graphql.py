@@ -17,7 +17,7 @@ import pytest
 
 from api.app import create_app
 from api.graphql.export import SCHEMA_FILE, sdl
-from api.graphql.limits import MAX_ALIASES, MAX_DEPTH
+from api.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TRAVERSALS
 from api.graphql.paging import MAX_PAGE, cursor
 from api.settings import Settings
 from graph.keys import Kind, NodeKey, parse_key
@@ -456,6 +456,31 @@ async def test_abusive_queries_are_refused_before_they_run(client: httpx.AsyncCl
     assert "token" in (await refused(client, tokens)).lower()
     big = '{ search(text: "x", first: 100000) { totalCount } }'
     assert "first: 100000 is outside 0..1000" in await refused(client, big)
+    traversals = "{ " + " ".join(f'a{i}: search(text: "x") {{ totalCount }}' for i in range(MAX_TRAVERSALS + 1)) + " }"
+    assert f"at most {MAX_TRAVERSALS} (lineage, traceBack, impact, path, search) per request" in await refused(
+        client, traversals
+    )
+
+
+NESTED = """
+query ($id: ID!, $first: Int, $runs: Int) {
+  impact(id: $id, first: $first) { ... on Lineage { nodes { node { id ... on Job { runs(first: $runs) { id
+    job { runs(first: $runs) { id evidence { raw } } } } } } } } }
+}
+"""
+
+
+async def test_nested_pages_that_multiply_are_refused_before_any_resolver_runs(
+    estate_store: LineageStore, estate: Estate, tmp_path: Path
+) -> None:
+    counting = CountingStore(estate_store)
+    async with client_for(counting, tmp_path) as c:  # type: ignore[arg-type]
+        message = await refused(c, NESTED, id=estate.landmarks["source_table"], first=1000, runs=1000)
+        assert "over the limit of 100,000" in message and "ask smaller pages" in message
+        assert counting.calls == {}, "refused before the store was asked anything"
+        # the same document with small pages is fine (variables decide the estimate)
+        small = (await ask(c, NESTED, id=estate.landmarks["source_table"], first=20, runs=3))["impact"]
+    assert len(small["nodes"]) == 20
 
 
 class CountingStore:
