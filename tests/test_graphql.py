@@ -346,6 +346,27 @@ async def test_lineage_both_is_upstream_and_downstream_together(client: httpx.As
     assert both == up | down and up & down == {mart} and len(up) > 1 and len(down) > 1
 
 
+async def test_as_of_and_windows_see_the_graph_as_it_was(client: httpx.AsyncClient, estate: Estate) -> None:
+    query = """
+    query ($id: ID!, $asOf: DateTime, $since: DateTime, $until: DateTime) {
+      lineage(id: $id, direction: DOWNSTREAM, maxHops: 3, asOf: $asOf, since: $since, until: $until) {
+        __typename ... on Lineage { total nodes { node { id } } } ... on InvalidArgument { field message }
+      }
+    }
+    """
+    index = estate.landmarks["index"]
+    before_builds = (estate.start + timedelta(hours=2)).isoformat()
+    early = (await ask(client, query, id=index, asOf=before_builds))["lineage"]
+    assert early["total"] == 1  # the first build is at 04:00 on day 0: nothing was built or answered yet
+    later = (await ask(client, query, id=index, asOf=(estate.start + timedelta(days=1)).isoformat()))["lineage"]
+    builds = set(estate.landmarks["index_builds"].split(","))
+    assert {n["node"]["id"] for n in later["nodes"]} & builds == {sorted(builds)[0]}  # only day 0's build
+    both = (await ask(client, query, id=index, asOf=before_builds, since=before_builds))["lineage"]
+    assert (both["__typename"], both["field"]) == ("InvalidArgument", "asOf")
+    backwards = await ask(client, query, id=index, since=before_builds, until=estate.start.isoformat())
+    assert backwards["lineage"]["field"] == "since"
+
+
 async def test_lineage_failures_are_typed(client: httpx.AsyncClient, estate: Estate) -> None:
     missing = (await ask(client, TRACE_BACK, id="urn:lineage:dataset:a:b"))["traceBack"]
     assert missing["__typename"] == "NotFound"

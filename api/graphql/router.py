@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
@@ -17,6 +18,10 @@ GRACE_SECONDS = 1.0
 
 class DeadlineRouter(GraphQLRouter[LineageContext, None]):
     """A GraphQLRouter that stops a request at its deadline (a traversal stops first, with its partial answer)."""
+
+    def encode_json(self, data: object) -> bytes:
+        """Encode a response with orjson (several times faster than json for a page of nodes)."""
+        return orjson.dumps(data)
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         """Execute within the deadline; past it, answer a GraphQL error instead of working on."""
