@@ -137,7 +137,7 @@ async def test_node_by_marquez_id_on_the_demo(demo_client: httpx.AsyncClient, es
         json={"query": query, "variables": {"id": "dataset:postgres://orders-db.internal:5432:shop.public.orders"}},
     )
     assert answer.json()["data"]["node"] == {
-        "__typename": "Node",
+        "__typename": "Dataset",
         "id": estate.landmarks["orders_table"],
         "kind": "Dataset",
         "namespace": "postgres://orders-db.internal:5432",
