@@ -387,10 +387,18 @@ async def test_a_request_past_its_deadline_answers_with_the_partial_lineage(
     estate_store: LineageStore, estate: Estate, tmp_path: Path
 ) -> None:
     async with client_for(estate_store, tmp_path, query_deadline_seconds=1e-9) as slow:
-        found = (await ask(slow, IMPACT, id=estate.landmarks["source_table"], hops=30))["impact"]
+        answer = await slow.post(
+            "/graphql", json={"query": IMPACT, "variables": {"id": estate.landmarks["source_table"], "hops": 30}}
+        )
+    body = answer.json()
+    if not isinstance(estate_store, MemoryStore) and body.get("errors"):
+        # Neo4j's server-side timeout may end even the first read, and hydrating a partial page on a
+        # busy machine may outlast the grace: then the request itself is cut, still as a deadline.
+        assert "exceeded its deadline" in body["errors"][0]["message"]
+        return
+    found = body["data"]["impact"]
     assert found["__typename"] == "DeadlineExceeded" and "deadline" in found["message"]
     if isinstance(estate_store, MemoryStore) or found["partial"] is not None:
-        # Neo4j's server-side timeout can end even the read of the start node: then nothing is partial.
         assert estate.landmarks["source_table"] in {n["node"]["id"] for n in found["partial"]["nodes"]}
 
 
