@@ -12,7 +12,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from api.graphql.context import LineageContext
 from api.graphql.schema import schema
-from api.routes import graph_ingest, health, openlineage
+from api.routes import graph_ingest, health, openlineage, traces
 from api.settings import Settings
 from api.stores import open_store
 from graph.errors import InvalidInput, LineageError, NodeNotFound, QueryDeadlineExceeded, StoreUnavailable
@@ -46,6 +46,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(graph_ingest.router)
     app.include_router(openlineage.router)
+    app.include_router(traces.router)
     app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     return app
