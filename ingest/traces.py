@@ -177,8 +177,10 @@ def _llm(builder: DeltaBuilder, run: NodeKey, span: Span, service: str) -> None:
     model = _first_text(
         attrs,
         "gen_ai.response.model",
+        "llm.response.model_name",
         "llm.model_name",
         "gen_ai.request.model",
+        "llm.request.model_name",
         "langfuse.observation.model.name",
         "mlflow.llm.model",
     )
@@ -191,7 +193,7 @@ def _llm(builder: DeltaBuilder, run: NodeKey, span: Span, service: str) -> None:
         props["model"] = model
         llm = NodeKey(Kind.LLM, provider, model)
         builder.node(llm, span.start, {"provider": provider})
-        request_model = _first_text(attrs, "gen_ai.request.model")
+        request_model = _first_text(attrs, "gen_ai.request.model", "llm.request.model_name")
         builder.edge(llm, EdgeType.INPUT_OF, run, span.start, {"request_model": request_model} if request_model else {})
     answer = _answer(attrs)
     if answer is not None:
