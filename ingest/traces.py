@@ -244,11 +244,9 @@ def _answer(attrs: Attributes) -> Json | None:
         "langfuse.observation.output",
         "mlflow.spanOutputs",
     ):
-        value = attrs.get(key)
+        value = _loose(attrs.get(key))  # JSON text (messages, {"text": ...}) is looked into
         if value is None:
             continue
-        if isinstance(value, dict) and is_fingerprint(value):
-            return dict(value)
         if isinstance(value, str):
             return {**fingerprint(value), "text": value}
         found = _first_content(value)
