@@ -285,7 +285,8 @@ def _json_event(doc: Any, at: str) -> Event:
         raise _SpanError(at, "an event is an object")
     name = doc.get("name", "")
     time_ns = _int64(_get(doc, "timeUnixNano", "time_unix_nano") or 0, f"{at}/timeUnixNano")
-    return Event(name if isinstance(name, str) else str(name), time_ns, _json_attributes(doc.get("attributes"), at))
+    attributes = _json_attributes(doc.get("attributes"), f"{at}/attributes")
+    return Event(name if isinstance(name, str) else str(name), time_ns, attributes)
 
 
 def _json_link(doc: Any, at: str) -> Link:
@@ -324,40 +325,54 @@ def _json_attributes(items: Any, at: str) -> Attributes:
         raise _SpanError(at, "must be an array of {key, value}")
     out: Attributes = {}
     for n, kv in enumerate(items):
-        if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
+        key = kv.get("key") if type(kv) is dict else None
+        if not isinstance(key, str):
             raise _SpanError(f"{at}/{n}", "an attribute is {key: string, value: AnyValue}")
-        out[kv["key"]] = _json_value(kv.get("value"), f"{at}/{n}/value")
+        value = kv.get("value")
+        if type(value) is dict and type(value.get("stringValue")) is str:  # most values: no detour
+            out[key] = value["stringValue"]
+            continue
+        try:
+            out[key] = _json_value(value)
+        except _SpanError as e:  # pointers are put together only on the way out of an error
+            raise _SpanError(f"{at}/{n}/value{e.pointer}", e.reason) from None
     return out
 
 
-def _json_value(value: Any, at: str) -> Any:
+def _json_value(value: Any) -> Any:
+    """Read an AnyValue; a _SpanError's pointer is relative to the value."""
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _SpanError(at, "an AnyValue is an object such as {stringValue: ...}")
+        raise _SpanError("", "an AnyValue is an object such as {stringValue: ...}")
     for key, inner in value.items():
         kind = _VALUE_KINDS.get(key)
         if kind == "string":
             if not isinstance(inner, str):
-                raise _SpanError(f"{at}/{key}", "must be a string")
+                raise _SpanError(f"/{key}", "must be a string")
             return inner
         if kind == "bool":
             if not isinstance(inner, bool):
-                raise _SpanError(f"{at}/{key}", "must be true or false")
+                raise _SpanError(f"/{key}", "must be true or false")
             return inner
         if kind == "int":
-            return _int64(inner, f"{at}/{key}")
+            return _int64(inner, f"/{key}")
         if kind == "double":
-            return _double(inner, f"{at}/{key}")
+            return _double(inner, f"/{key}")
         if kind == "array":
             values = inner.get("values") if isinstance(inner, dict) else None
-            items = _span_array(values, f"{at}/{key}/values")
-            return [_json_value(v, f"{at}/{key}/values/{n}") for n, v in enumerate(items)]
+            out = []
+            for n, v in enumerate(_span_array(values, f"/{key}/values")):
+                try:
+                    out.append(_json_value(v))
+                except _SpanError as e:
+                    raise _SpanError(f"/{key}/values/{n}{e.pointer}", e.reason) from None
+            return out
         if kind == "kvlist":
             values = inner.get("values") if isinstance(inner, dict) else None
-            return _json_attributes(values or [], f"{at}/{key}/values")
+            return _json_attributes(values or [], f"/{key}/values")
         if kind == "bytes":
-            return _base64(inner, f"{at}/{key}")
+            return _base64(inner, f"/{key}")
     return None  # an empty AnyValue, or one of a kind added after this reader: no value
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any, TypeGuard
 
 import orjson
@@ -169,13 +170,26 @@ def scrub(attributes: Attributes, keep_text: bool) -> Attributes:
     """Return attributes with LLM text fingerprinted (unless kept) and secrets redacted."""
     out: Attributes = {}
     for key, value in attributes.items():
-        if _SECRET_KEY.search(key) and value not in (None, ""):
+        role = _role(key)
+        if role == "secret" and value not in (None, ""):
             out[key] = REDACTED
-        elif not keep_text and (key in TEXT_ATTRIBUTES or _TEXT_PATTERN.match(key)):
+        elif role == "text" and not keep_text:
             out[key] = _hide(value)
+        elif type(value) is str:
+            out[key] = redact(value)
         else:
             out[key] = _redacted(value)
     return out
+
+
+@lru_cache(maxsize=1 << 14)  # attribute keys repeat span after span
+def _role(key: str) -> str:
+    """Return whether an attribute key names a secret, LLM text, or anything else."""
+    if _SECRET_KEY.search(key):
+        return "secret"
+    if key in TEXT_ATTRIBUTES or _TEXT_PATTERN.match(key):
+        return "text"
+    return "other"
 
 
 def _redacted(value: Any) -> Any:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -427,17 +428,25 @@ def _source_dataset(metadata: Json) -> NodeKey | None:
     """Return the dataset a document came from when its metadata names it (a URI or a path)."""
     for key in _SOURCE_KEYS:
         uri = metadata.get(key)
-        if not isinstance(uri, str) or not uri or " " in uri:
-            continue
-        if "://" in uri:
-            parts = urlsplit(uri)
-            if parts.scheme == "file":
-                return NodeKey(Kind.DATASET, "file", parts.path) if parts.path else None
-            name = parts.path.lstrip("/")
-            if parts.netloc and name:
-                return NodeKey(Kind.DATASET, f"{parts.scheme}://{parts.netloc}", name)
-        elif uri.startswith("/"):
-            return NodeKey(Kind.DATASET, "file", uri)
+        if isinstance(uri, str) and uri and " " not in uri:
+            found = _dataset_at(uri)
+            if found is not None:
+                return found
+    return None
+
+
+@lru_cache(maxsize=1 << 14)  # documents of one source repeat: parse each URI once
+def _dataset_at(uri: str) -> NodeKey | None:
+    """Return the dataset a URI names, as OpenLineage names it (``s3://bucket`` + key, ``file`` + path)."""
+    if "://" in uri:
+        parts = urlsplit(uri)
+        if parts.scheme == "file":
+            return NodeKey(Kind.DATASET, "file", parts.path) if parts.path else None
+        name = parts.path.lstrip("/")
+        if parts.netloc and name:
+            return NodeKey(Kind.DATASET, f"{parts.scheme}://{parts.netloc}", name)
+    elif uri.startswith("/"):
+        return NodeKey(Kind.DATASET, "file", uri)
     return None
 
 
