@@ -168,3 +168,53 @@ async def test_the_span_record_keeps_attributes_no_dialect_knows(store: LineageS
     got = await store.get([run("5b8efff798038103d269b633813fc60c").urn])
     record = next(iter(got.values())).properties["spans.eee19b7ec3c1b174"]
     assert record["attributes"] == {"tenant": "acme", "ab.arm": 2}
+
+
+async def test_genai_retrieval_and_a_langfuse_generation_name_index_documents_prompt_and_model(
+    store: LineageStore,
+) -> None:
+    trace = "6c8efff798038103d269b633813fc60c"
+    resource = {"attributes": otlp.encode_attributes({"service.name": "faq"})}
+    retrieval = {
+        "gen_ai.operation.name": "retrieval",
+        "gen_ai.data_source.id": "faq_index",
+        "gen_ai.retrieval.documents": json.dumps([{"id": "q-1", "score": 0.8}, {"id": "q-9", "score": 0.5}]),
+    }
+    generation = {
+        "langfuse.observation.type": "generation",
+        "langfuse.observation.prompt.name": "faq_answer",
+        "langfuse.observation.prompt.version": 3,
+        "gen_ai.request.model": "claude-3-5-sonnet-20241022",
+        "langfuse.observation.usage_details": json.dumps({"input": 120, "output": 30, "total": 150}),
+        "langfuse.observation.cost_details": json.dumps({"total": 0.0012}),
+    }
+    spans = [
+        {"traceId": trace, "spanId": f"{n + 1:016x}", "parentSpanId": "00000000000000aa", "name": name,
+         "startTimeUnixNano": str(1795385733245853127 + n), "attributes": otlp.encode_attributes(attrs)}
+        for n, (name, attrs) in enumerate([("search", retrieval), ("generate", generation)])
+    ]  # fmt: skip
+    body = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}
+    await ingest(store, json.dumps(body).encode())
+    nodes, edges = await graph(store)
+    r = run(trace)
+    index = NodeKey(Kind.VECTOR_INDEX, "vector://default", "faq_index")
+    docs = {NodeKey(Kind.DOCUMENT, "vector://default", f"faq_index/{d}") for d in ("q-1", "q-9")}
+    pv = NodeKey(Kind.PROMPT_VERSION, "langfuse", "faq_answer", "3")
+    prompt = NodeKey(Kind.PROMPT, "langfuse", "faq_answer")
+    llm = NodeKey(Kind.LLM, "anthropic", "claude-3-5-sonnet-20241022")
+    answer = NodeKey(Kind.OUTPUT, "otel://faq", f"{trace}/0000000000000002")
+    assert nodes == {r, index, pv, prompt, llm, answer, *docs}  # no root span arrived: no job yet
+    assert edges == {
+        (index, "INPUT_OF", r),
+        *((d, "INPUT_OF", r) for d in docs),
+        *((d, "PART_OF", index) for d in docs),
+        (pv, "VERSION_OF", prompt),
+        (pv, "INPUT_OF", r),
+        (llm, "INPUT_OF", r),
+        (r, "PRODUCED", answer),
+    }
+    got = (await store.get([r.urn]))[r.urn]
+    assert got.properties["usage.0000000000000002"] == {
+        "model": "claude-3-5-sonnet-20241022", "input_tokens": 120, "output_tokens": 30, "total_tokens": 150,
+        "cost": 0.0012,
+    }  # fmt: skip

@@ -156,6 +156,13 @@ async def test_refused_spans_are_a_partial_success_and_the_rest_is_kept(
     }
 
 
+async def test_a_body_that_is_not_gzip_is_a_400_status(client: httpx.AsyncClient, store: LineageStore) -> None:
+    answer = await client.post("/v1/traces", content=b"plain", headers={"Content-Encoding": "gzip", **PROTOBUF})
+    assert answer.status_code == 400
+    assert Status.FromString(answer.content).message.startswith("body: not valid gzip")
+    assert [d.reason[:20] for d in await store.dead_letters()] == ["body: not valid gzip"]
+
+
 async def test_an_unknown_content_type_is_refused(client: httpx.AsyncClient) -> None:
     answer = await client.post("/v1/traces", content=b"x", headers={"Content-Type": "text/plain"})
     assert answer.status_code == 415

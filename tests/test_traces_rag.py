@@ -20,6 +20,7 @@ from openinference.semconv.trace import SpanAttributes as Attr
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -161,7 +162,8 @@ def test_an_answer_traces_back_to_its_prompt_documents_index_build_and_source_ta
     lineage = OpenLineageClient(transport=HttpTransport(HttpConfig(url=served)))
     provider = TracerProvider(resource=Resource.create({"service.name": "support-rag"}))
     # One span a request, children before their parent: the run must still come out whole.
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{served}/v1/traces")))
+    exporter = OTLPSpanExporter(endpoint=f"{served}/v1/traces", compression=Compression.Gzip)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("support-rag")
     qdrant = QdrantClient(path=str(tmp_path / "qdrant"))
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from google.protobuf.json_format import MessageToDict
 from google.rpc.code_pb2 import INVALID_ARGUMENT
@@ -38,8 +38,14 @@ async def post_traces(request: Request) -> Response:
     if not protobuf and content_type not in (JSON, ""):
         status = Status(code=INVALID_ARGUMENT, message=f"content-type: {content_type!r} is not {PROTOBUF} or {JSON}")
         return _answer(status, protobuf=False, status_code=415)
-    body = await read_body(request)
     store = request.app.state.store
+    try:
+        body = await read_body(request)
+    except HTTPException as e:
+        if e.status_code != 400:  # over the size limit: 413, nothing kept
+            raise
+        await refuse(store, b"", protobuf, str(e.detail))
+        return _answer(Status(code=INVALID_ARGUMENT, message=str(e.detail)), protobuf, status_code=400)
     try:
         decoded = decode(body, protobuf)
     except InvalidInput as e:
