@@ -75,6 +75,7 @@ _GENAI_OPERATIONS = {
     "invoke_agent": "agent",
 }
 _DOC_ATTRIBUTE = re.compile(r"^retrieval\.documents\.(\d+)\.document\.(id|score|content|metadata)$")
+_READS = ("query", "search", "retrieve", "scroll", "get", "recommend", "discover", "similarity")
 _SOURCE_KEYS = ("source", "source_uri", "doc_uri", "file_path", "uri", "url")
 #: Providers of well-known hosted model families, for spans that name the model but not the provider.
 _PROVIDER_PREFIXES = (
@@ -152,7 +153,7 @@ def add_span(builder: DeltaBuilder, span: Span) -> None:
     _prompts(builder, run, span, t)
     if kind == "llm":
         _llm(builder, run, span, service)
-    if kind == "retriever" or (kind != "llm" and _system(attrs) in VECTOR_STORES):
+    if kind == "retriever" or (kind not in ("llm", "embedding") and _vector_store_read(attrs)):
         _retrieval(builder, run, span)
     _embedding_model(builder, run, span, kind)
 
@@ -404,7 +405,7 @@ def _documents(attrs: Attributes) -> list[Json]:
 def _index(attrs: Attributes, documents: list[Json]) -> NodeKey | None:
     """Return the index (collection) a retrieval queried, named as OpenLineage names vector stores."""
     named = _text(attrs.get("vector_index"))
-    collection = _first_text(attrs, "db.collection.name", "gen_ai.data_source.id", "db.namespace") or (
+    collection = _first_text(attrs, "db.collection.name", "gen_ai.data_source.id") or (
         named.rsplit("@", 1)[0] if named else None
     )
     if not collection:
@@ -418,6 +419,14 @@ def _index(attrs: Attributes, documents: list[Json]) -> NodeKey | None:
     port = attrs.get("server.port")
     authority = (f"{host}:{port}" if port else host) if host else "default"
     return NodeKey(Kind.VECTOR_INDEX, f"{system}://{authority}", collection)
+
+
+def _vector_store_read(attrs: Attributes) -> bool:
+    """Return whether a plain database span (no LLM dialect) queried a vector store."""
+    if _system(attrs) not in VECTOR_STORES:
+        return False
+    operation = (_first_text(attrs, "db.operation.name", "db.operation") or "query").lower()
+    return any(verb in operation for verb in _READS)
 
 
 def _system(attrs: Attributes) -> str:

@@ -218,3 +218,21 @@ async def test_genai_retrieval_and_a_langfuse_generation_name_index_documents_pr
         "model": "claude-3-5-sonnet-20241022", "input_tokens": 120, "output_tokens": 30, "total_tokens": 150,
         "cost": 0.0012,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(("operation", "reads"), [("query_points", True), ("search", True), ("upsert", False)])
+async def test_a_plain_vector_store_span_reads_the_collection_only_when_it_queries(
+    store: LineageStore, operation: str, reads: bool
+) -> None:
+    attributes = {
+        "db.system.name": "qdrant",
+        "db.operation.name": operation,
+        "db.collection.name": "kb",
+        "server.address": "qdrant.internal",
+        "server.port": 6333,
+    }
+    await ingest(store, span_body(attributes, name="qdrant"))
+    nodes, edges = await graph(store)
+    index = NodeKey(Kind.VECTOR_INDEX, "qdrant://qdrant.internal:6333", "kb")
+    assert ((index, "INPUT_OF", run("5b8efff798038103d269b633813fc60c")) in edges) is reads
+    assert (index in nodes) is reads
