@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from api.graphql.context import LineageContext
 from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
-from api.routes import audit, graph_ingest, health, marquez, openlineage
+from api.routes import audit, graph_ingest, health, marquez, openlineage, traces
 from api.settings import Settings
 from api.stores import open_store
 from graph.errors import InvalidInput, LineageError, NodeNotFound, QueryDeadlineExceeded, StoreUnavailable
@@ -48,6 +48,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(openlineage.router)
     app.include_router(marquez.router)
     app.include_router(audit.router)
+    app.include_router(traces.router)
     app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     return app

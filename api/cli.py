@@ -29,7 +29,7 @@ from graph.query import Direction, LineageQuery, TimeWindow
 from graph.results import LineageResult
 from graph.store import LineageStore
 from graph.timestamps import iso, parse_time, to_epoch
-from ingest import native
+from ingest import native, trace_intake
 from ingest.estate import Estate, Plan
 from ingest.files import expand_paths, read_inputs
 from ingest.intake import SOURCES, intake, project
@@ -263,6 +263,43 @@ def ingest_openlineage(
     _backfill("openlineage", paths, _settings(data))
 
 
+@ingest_app.command("traces")
+def ingest_traces(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders or - for stdin: OTLP/JSON, JSONL, MLflow traces/batchGet.")
+    ],
+    data: DataOpt = None,
+) -> None:
+    """Backfill LLM traces (prompt and answer text fingerprinted unless LINEAGE_KEEP_LLM_TEXT is set)."""
+    settings = _settings(data)
+    inputs = [item for p in expand_paths(paths) for item in read_inputs(p)]
+
+    async def work(store: LineageStore) -> list[tuple[str, str]]:
+        rejected: list[tuple[str, str]] = []
+        accepted = duplicate = 0
+        with _progress() as bar:
+            task = bar.add_task("ingest traces", total=len(inputs))
+            for item in inputs:
+                body = item.text.encode()
+                try:
+                    decoded = trace_intake.decode(body, protobuf=False)
+                except LineageError as e:
+                    await trace_intake.refuse(store, body, False, str(e))
+                    rejected.append((item.origin, str(e)))
+                else:
+                    report = await trace_intake.intake_spans(store, decoded, settings.keep_llm_text)
+                    accepted, duplicate = accepted + report.accepted, duplicate + report.duplicate
+                    rejected.extend((item.origin, reason) for reason in report.rejected)
+                bar.advance(task)
+        console.print(
+            f"[green]{accepted} spans accepted[/], {duplicate} already kept, "
+            f"[{'red' if rejected else 'green'}]{len(rejected)} rejected[/]"
+        )
+        return rejected
+
+    _report_rejected(_run(work, settings))
+
+
 @ingest_app.command("native")
 def ingest_native(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or - for stdin.")],
@@ -296,7 +333,11 @@ def _backfill(source: str, paths: list[str], settings: Settings) -> None:
         )
         return rejected
 
-    rejected = _run(work, settings)
+    _report_rejected(_run(work, settings))
+
+
+def _report_rejected(rejected: list[tuple[str, str]]) -> None:
+    """Print why inputs were refused (the first 50) and exit 1 when any was."""
     if rejected:
         console.print("[bold]rejected[/] (kept in the dead-letter table):")
         for origin, reason in rejected[:50]:

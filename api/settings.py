@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     query_deadline_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
+    # LLM traces: prompt, answer and document text is kept as sha256 + length unless this is set.
+    keep_llm_text: bool = False
     # Neo4j: the production store. Unset, the embedded store under data_dir is used.
     neo4j_uri: str | None = None
     neo4j_user: str | None = None

@@ -157,6 +157,8 @@ def _epoch(value: datetime | float, field: str) -> float:
 
 
 def _checked_properties(properties: Mapping[str, JSON], field: str) -> dict[str, JSON]:
+    if not properties:  # most edges carry none: skip the encoder
+        return {}
     try:
         json.dumps(properties, allow_nan=False)
     except (TypeError, ValueError) as e:

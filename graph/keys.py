@@ -114,6 +114,7 @@ class NodeKey:
         return self.urn
 
 
+@lru_cache(maxsize=1 << 16)  # namespaces and names repeat across keys; quote() is the cost of a key
 def _enc(part: str) -> str:
     return quote(part, safe=URN_SAFE)
 

@@ -18,11 +18,15 @@ from graph.errors import InvalidInput
 from graph.journal import JournalEntry, JournalRecord
 from graph.records import canonical
 from graph.store import Ingested, LineageStore
-from ingest import native, openlineage
+from ingest import native, openlineage, traces
 
 Transform = Callable[[str], GraphDelta]
 
-SOURCES: dict[str, Transform] = {native.SOURCE: native.to_delta, openlineage.SOURCE: openlineage.to_delta}
+SOURCES: dict[str, Transform] = {
+    native.SOURCE: native.to_delta,
+    openlineage.SOURCE: openlineage.to_delta,
+    traces.SOURCE: traces.to_delta,
+}
 
 
 @dataclass(frozen=True, slots=True)

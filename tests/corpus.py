@@ -19,6 +19,9 @@ def corpus() -> Path:
     raise FileNotFoundError(msg)
 
 
+CORPUS = corpus()
+
+
 def food_delivery(start: str = "2026-11-20T10") -> list[str]:
     """Return Marquez's 26 seed events, their time templates filled in (minutes after ``start``:00)."""
     text = (corpus() / "marquez/docker/metadata.template.json").read_text()

@@ -15,9 +15,9 @@ from graph.query import Direction, LineageQuery
 from graph.store import LineageStore
 from ingest.intake import canonical_json, intake
 from ingest.openlineage import to_delta
+from tests.corpus import CORPUS
 from tests.snapshots import snapshot
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 ACCEPTED = "accepted"
 # Every event file of the corpus, and what a lenient but exact consumer must make of it.
 EXPECTED = {
