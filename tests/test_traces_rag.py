@@ -25,9 +25,12 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from prov.model import ProvDocument
 from qdrant_client import QdrantClient
 from qdrant_client.models import Distance, PointStruct, VectorParams
 
+from api.audit_formats import prov_json
+from graph.audit import audit_trail
 from graph.keys import Kind, NodeKey
 from graph.query import Direction, LineageQuery
 from tests.backends import open_backend
@@ -211,6 +214,20 @@ def test_an_answer_traces_back_to_its_prompt_documents_index_build_and_source_ta
             answer_node = (await store.get([result["output"].urn]))[result["output"].urn]
             assert answer_node.properties["answer"].keys() == {"sha256", "length"}  # text not kept by default
             assert answer_node.properties["answer"]["length"] == len(result["text"])
+
+            # The audit report of the same answer names the same chain, with evidence and a sound journal.
+            trail = await audit_trail(store, result["output"])
+            summary = trail.summary
+            build_run = NodeKey(Kind.RUN, "airflow://kb", "kb_ingest.build_index", first_build)
+            documents = {NodeKey(Kind.DOCUMENT, QDRANT, f"{COLLECTION}/{d}").urn for d in result["docs"]}
+            prompt = NodeKey(Kind.PROMPT_VERSION, "prompts", "support_answer", "2")
+            assert [b["id"] for b in summary["index_builds"]] == [build.urn]
+            assert summary["index_builds"][0]["built_by"] == build_run.urn
+            assert {d["id"] for d in summary["documents"]} == documents
+            assert [p["id"] for p in summary["prompt_versions"]] == [prompt.urn]
+            assert trail.verification.intact
+            assert PRODUCER in {c.producer for c in trail.citations.values()}
+            ProvDocument.deserialize(content=prov_json.render(trail), format="json")
         finally:
             await store.close()
 
