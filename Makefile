@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step they run.
-.PHONY: setup demo serve test lint bench
+.PHONY: setup demo serve test lint bench screenshots
 
 setup:
 	@scripts/setup.sh
@@ -18,3 +18,7 @@ lint: setup
 
 bench: setup
 	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000
+
+# The explorer's pictures in docs/screenshots/ (the end-to-end test takes them; they are committed).
+screenshots: setup
+	LINEAGE_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/test_explorer.py -q

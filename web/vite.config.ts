@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+
+// The bundle is served by the FastAPI app from api/static (no CDN: everything is in it).
+export default defineConfig({
+  base: "/",
+  build: {
+    outDir: "../api/static",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 1500,
+  },
+  server: { proxy: { "/graphql": "http://127.0.0.1:8642" } },
+});
