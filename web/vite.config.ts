@@ -8,5 +8,6 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 1500,
   },
-  server: { proxy: { "/graphql": "http://127.0.0.1:8642" } },
+  // `npm run dev` serves the sources and forwards GraphQL to a running service (LINEAGE_URL).
+  server: { proxy: { "/graphql": process.env.LINEAGE_URL ?? "http://127.0.0.1:8642" } },
 });

@@ -5,7 +5,7 @@ import type { Core, ElementDefinition, StylesheetJson } from "cytoscape";
 import dagre from "cytoscape-dagre";
 import svg from "cytoscape-svg";
 
-import { KINDS, labelOf, styleOf } from "./kinds";
+import { KINDS, labelOf, STRUCTURE_EDGES, styleOf } from "./kinds";
 import type { ViewEdge, ViewNode } from "./view";
 
 cytoscape.use(dagre);
@@ -79,6 +79,7 @@ const STYLE: StylesheetJson = [
     },
   },
   { selector: "edge[label]", style: { label: "data(label)" } },
+  { selector: "edge.structure", style: { "line-style": "dashed", width: 1, "line-color": "#c9d1dc", "target-arrow-shape": "none", "curve-style": "straight" } },
   { selector: "edge[?bridge]", style: { "line-style": "dashed", "line-color": "#c0c8d4", "target-arrow-color": "#c0c8d4" } },
   { selector: "edge[type = 'DERIVES']", style: { "line-color": "#6d8fc7", "target-arrow-color": "#6d8fc7" } },
   { selector: "edge.expired", style: { "line-style": "dotted" } },
@@ -105,7 +106,6 @@ export class Canvas {
     this.cy = cytoscape({
       container,
       style: STYLE,
-      wheelSensitivity: 0.3,
       minZoom: 0.05,
       maxZoom: 3,
       selectionType: "single",
@@ -132,7 +132,21 @@ export class Canvas {
       r.options.textureOnViewport = big;
     }
     if (big) columnLayout(cy, nodes);
-    else cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, edgeSep: 8, fit: true, padding: 30 } as never).run();
+    else {
+      // Structure edges may join nodes within one rank; flow edges push downstream to the right.
+      const structural = (edge: { data(k: string): string }) => STRUCTURE_EDGES.has(edge.data("type"));
+      cy.layout({
+        name: "dagre",
+        rankDir: "LR",
+        nodeSep: 14,
+        rankSep: 110,
+        edgeSep: 8,
+        minLen: (edge: { data(k: string): string }) => (structural(edge) ? 0 : 1),
+        edgeWeight: (edge: { data(k: string): string }) => (structural(edge) ? 1 : 3),
+        fit: true,
+        padding: 30,
+      } as never).run();
+    }
     if (!big) cy.fit(undefined, 40);
     return { nodes: nodes.length, edges: edges.length, layout: big ? "columns" : "dagre", ms: performance.now() - started };
   }
@@ -222,7 +236,7 @@ function edgeElement(e: ViewEdge): ElementDefinition {
   return {
     group: "edges",
     data: { id: e.id, source: e.source, target: e.target, type: e.type, label, bridge: e.bridge ? true : undefined },
-    classes: e.validTo ? "expired" : undefined,
+    classes: [e.validTo ? "expired" : "", STRUCTURE_EDGES.has(e.type) ? "structure" : ""].join(" ").trim() || undefined,
   };
 }
 

@@ -82,10 +82,15 @@ function encodeName(part: string): string {
 export function labelOf(kind: string, name: string, version: string | null): string {
   let short = name;
   if (kind === "Column") short = name.slice(name.lastIndexOf("#") + 1);
-  else if (name.length > 34) short = "…" + name.slice(-33);
+  // Tables are known by their last part (the side panel has the full name).
+  else if ((kind === "Dataset" || kind === "DatasetVersion") && name.includes(".")) short = name.slice(name.lastIndexOf(".") + 1);
+  if (short.length > 34) short = "…" + short.slice(-33);
   if (version) {
     const v = version.length > 12 ? version.slice(0, 10) + "…" : version;
     return `${short}\n${v}`;
   }
   return short;
 }
+
+/** Edges that say what a node is (a version of, a run of, a part of), not where data flows. */
+export const STRUCTURE_EDGES = new Set(["VERSION_OF", "RUN_OF", "PART_OF", "CHILD_OF", "ALIAS", "SYMLINK"]);

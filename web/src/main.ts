@@ -34,7 +34,14 @@ let impactKind: string | null = null;
 let impactData: { key: string; total: number; counts: api.KindCount[]; list: GNode[] | null } | null = null;
 
 /** What the end-to-end test and people with devtools can read about the last draw. */
-const telemetry = { ready: false, draws: [] as (DrawStats & { queryMs: number; mode: string })[], errors: [] as string[] };
+const telemetry = {
+  ready: false,
+  busy: false,
+  draws: [] as (DrawStats & { queryMs: number; mode: string })[],
+  errors: [] as string[],
+  cy: canvas.cy,
+  view: () => drawn,
+};
 (window as unknown as { explorer: typeof telemetry }).explorer = telemetry;
 
 // -- state changes go through the hash ---------------------------------------------------------
@@ -128,10 +135,12 @@ async function ensureLoaded(ticket: number): Promise<boolean> {
 
 async function render(): Promise<void> {
   const ticket = ++renderTicket;
+  telemetry.busy = true;
   syncControls();
   problem(null);
   if (!state.focus) {
     welcome();
+    telemetry.busy = false;
     return;
   }
   try {
@@ -149,7 +158,10 @@ async function render(): Promise<void> {
     problem((e as Error).message);
     if (!drawn.nodes.length) emptyState("Nothing to show", (e as Error).message);
   }
-  telemetry.ready = true;
+  if (ticket === renderTicket) {
+    telemetry.ready = true;
+    telemetry.busy = false;
+  }
 }
 
 function drawGraph(): void {

@@ -34,7 +34,7 @@ function nodeList(nodes: GNode[], act: (id: string) => void, label: string): HTM
           "button",
           { type: "button", "data-id": n.id, onclick: () => act(n.id), title: n.id },
           h("span", { class: "swatch", style: `background:${styleOf(n.kind).color}` }),
-          h("span", {}, n.kind === "Column" ? n.name.slice(n.name.lastIndexOf("#") + 1) : n.name),
+          h("span", { class: "nm" }, n.kind === "Column" ? n.name.slice(n.name.lastIndexOf("#") + 1) : n.name),
           h("span", { class: "sub" }, n.version ? n.version.slice(0, 14) : n.kind),
         ),
       ),

@@ -1,7 +1,7 @@
 // The graph in view: what the queries returned, and what the canvas shows of it (folded, filtered).
 
 import type { GEdge, GNode, Lineage } from "./api";
-import { entityOf } from "./kinds";
+import { entityOf, STRUCTURE_EDGES } from "./kinds";
 
 export interface ViewNode extends GNode {
   /** Signed distance from the focus: negative upstream, positive downstream. */
@@ -62,11 +62,13 @@ export function edgeId(e: { source: string; target: string; type: string; qualif
  * edge downstream adds one and going against it subtracts one (upstream ends up on the left).
  */
 export function columnsFrom(focus: string, ids: Iterable<string>, edges: Iterable<ViewEdge>): Map<string, number> {
-  const out = new Map<string, string[]>();
-  const inn = new Map<string, string[]>();
+  // Structure edges (version of, run of) keep both ends in one column; flow edges move one.
+  const out = new Map<string, [string, number][]>();
+  const inn = new Map<string, [string, number][]>();
   for (const e of edges) {
-    (out.get(e.source) ?? out.set(e.source, []).get(e.source)!).push(e.target);
-    (inn.get(e.target) ?? inn.set(e.target, []).get(e.target)!).push(e.source);
+    const step = STRUCTURE_EDGES.has(e.type) ? 0 : 1;
+    (out.get(e.source) ?? out.set(e.source, []).get(e.source)!).push([e.target, step]);
+    (inn.get(e.target) ?? inn.set(e.target, []).get(e.target)!).push([e.source, step]);
   }
   const column = new Map<string, number>();
   const starts = [focus, ...ids];
@@ -77,15 +79,15 @@ export function columnsFrom(focus: string, ids: Iterable<string>, edges: Iterabl
     for (let i = 0; i < queue.length; i++) {
       const id = queue[i];
       const c = column.get(id)!;
-      for (const next of out.get(id) ?? []) {
+      for (const [next, step] of out.get(id) ?? []) {
         if (!column.has(next)) {
-          column.set(next, c + 1);
+          column.set(next, c + step);
           queue.push(next);
         }
       }
-      for (const prev of inn.get(id) ?? []) {
+      for (const [prev, step] of inn.get(id) ?? []) {
         if (!column.has(prev)) {
-          column.set(prev, c - 1);
+          column.set(prev, c - step);
           queue.push(prev);
         }
       }
