@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step they run.
-.PHONY: setup demo serve test lint bench screenshots
+.PHONY: setup demo serve test lint bench schema screenshots
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +18,9 @@ lint: setup
 
 bench: setup
 	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000
+
+schema: setup
+	.venv/bin/python -m api.graphql.export
 
 # The explorer's pictures in docs/screenshots/ (the end-to-end test takes them; they are committed).
 screenshots: setup
