@@ -62,6 +62,8 @@ export interface Detail extends GNode {
   startedAt?: string | null;
   endedAt?: string | null;
   templateHash?: string | null;
+  /** The records behind the node's own edges (a node made implicitly has none of its own). */
+  edgeEvidence: { source: string; target: string; type: string; evidence: Evidence[] }[];
 }
 
 export interface PathResult {
@@ -176,9 +178,14 @@ export async function detail(id: string, asOf: string | null): Promise<Detail> {
     ... on PromptVersion { ${alias} templateHash }
     ... on Job { runs(first: 10) { ${NODE} state startedAt endedAt } }
     ... on Run { state startedAt endedAt }
-  } }`;
-  const data: { node: Union } = await post(query, { id, asOf });
-  return unwrap<Detail>(data.node);
+  }
+  around: lineage(id: $id, direction: BOTH, maxHops: 1, asOf: $asOf, first: 12) { __typename
+    ... on Lineage { edges { source target type evidence(first: 1) { id seq source receivedAt raw } } } }
+  }`;
+  const data: { node: Union; around: { edges?: Detail["edgeEvidence"] } } = await post(query, { id, asOf });
+  const found = unwrap<Detail>(data.node);
+  found.edgeEvidence = (data.around.edges ?? []).filter((e) => (e.source === id || e.target === id) && e.evidence.length);
+  return found;
 }
 
 /** A dataset's columns (empty for other kinds). */

@@ -38,7 +38,7 @@ const STYLE: StylesheetJson = [
       height: 30,
       "border-width": 2,
       "border-color": "#ffffff",
-      "min-zoomed-font-size": 7,
+      "min-zoomed-font-size": 5,
     },
   },
   { selector: "node[?synthetic]", style: { "border-style": "dashed", "border-color": "data(color)", "background-opacity": 0.5 } },
@@ -125,12 +125,6 @@ export class Canvas {
     cy.add(elements);
     if (focus) cy.getElementById(focus).addClass("focus");
     cy.endBatch();
-    // Big graphs: cheaper rendering while panning (textures, no edges), labels only when zoomed in.
-    const r = (cy as unknown as { renderer(): { options?: Record<string, unknown> } }).renderer();
-    if (r?.options) {
-      r.options.hideEdgesOnViewport = big;
-      r.options.textureOnViewport = big;
-    }
     if (big) columnLayout(cy, nodes);
     else {
       // Structure edges may join nodes within one rank; flow edges push downstream to the right.
@@ -198,6 +192,7 @@ export class Canvas {
       cy.nodes().filter((n) => nodeIds.has(n.id())).removeClass("dim").addClass("path");
       cy.edges().filter((e) => edgeIds.has(e.id())).removeClass("dim").addClass("path");
     });
+    if (nodeIds.size) cy.fit(cy.nodes(".path"), 60);
   }
 
   fit(): void {
@@ -209,7 +204,14 @@ export class Canvas {
   }
 
   svg(): string {
-    return (this.cy as unknown as { svg(o: object): string }).svg({ full: true, scale: 1, bg: "#ffffff" });
+    // canvas2svg mis-draws rounded polygons (an arc with no path open): draw them with sharp corners.
+    const rounded = this.cy.nodes().filter((n) => /^round-(?!rectangle)/.test(n.data("shape")));
+    this.cy.batch(() => rounded.forEach((n) => void n.data("shape", n.data("shape").replace("round-", ""))));
+    try {
+      return (this.cy as unknown as { svg(o: object): string }).svg({ full: true, scale: 1, bg: "#ffffff" });
+    } finally {
+      this.cy.batch(() => rounded.forEach((n) => void n.data("shape", "round-" + n.data("shape"))));
+    }
   }
 }
 

@@ -147,10 +147,11 @@ async function render(): Promise<void> {
     if (state.mode === "columns") await renderColumns(ticket);
     else {
       if (!(await ensureLoaded(ticket))) return;
-      if (state.mode === "path" && state.to) await addPath(ticket);
+      const path = state.mode === "path" && state.to ? await addPath() : null;
       if (ticket !== renderTicket) return;
       drawGraph();
-      await renderSide(ticket);
+      if (path !== null) showPath(path);
+      else await renderSide(ticket);
     }
   } catch (e) {
     if (ticket !== renderTicket) return;
@@ -250,7 +251,8 @@ async function renderImpactSide(ticket: number): Promise<void> {
   show();
 }
 
-async function addPath(ticket: number): Promise<void> {
+/** Ask why the focus and the other end are connected; add the hops to the loaded graph. */
+async function addPath(): Promise<api.PathResult | string> {
   let result: api.PathResult | string;
   try {
     result = await api.path(state.focus!, state.to!, timeFilter(state));
@@ -264,24 +266,25 @@ async function addPath(ticket: number): Promise<void> {
       result = (again as Error).message;
     }
   }
-  if (ticket !== renderTicket) return;
-  if (typeof result !== "string") {
+  if (typeof result !== "string" && loaded) {
     const missing = result.nodes.filter((n) => !loaded!.nodes.has(n.id));
-    for (const n of result.nodes) loaded!.nodes.set(n.id, n);
-    for (const e of result.edges) loaded!.edges.set(`${e.source}|${e.type}|${e.qualifier}|${e.target}`, e);
+    for (const n of result.nodes) loaded.nodes.set(n.id, n);
+    for (const e of result.edges) loaded.edges.set(`${e.source}|${e.type}|${e.qualifier}|${e.target}`, e);
     if (missing.length) drawnKey = "";
   }
-  const path = result;
-  queueMicrotask(() => {
-    if (typeof path === "string") {
-      canvas.highlight(new Set(), new Set());
-    } else {
-      const nodeIds = new Set(path.nodes.map((n) => n.id));
-      const edgeIds = new Set(canvas.cy.edges().filter((e) => nodeIds.has(e.source().id()) && nodeIds.has(e.target().id()) && path.edges.some((p) => p.source === e.source().id() && p.target === e.target().id())).map((e) => e.id()));
-      canvas.highlight(nodeIds, edgeIds);
-    }
-    renderPath(panel, state.focus!, state.to!, path, actions);
-  });
+  return result;
+}
+
+/** Light up the path's nodes and edges on the canvas and list its hops in the panel. */
+function showPath(path: api.PathResult | string): void {
+  if (typeof path === "string") canvas.highlight(new Set(), new Set());
+  else {
+    const nodeIds = new Set(path.nodes.map((n) => n.id));
+    const hops = new Set(path.edges.map((p) => `${p.source}>${p.target}`));
+    const edgeIds = new Set(canvas.cy.edges().filter((e) => hops.has(`${e.source().id()}>${e.target().id()}`)).map((e) => e.id()));
+    canvas.highlight(nodeIds, edgeIds);
+  }
+  renderPath(panel, state.focus!, state.to!, path, actions);
 }
 
 // -- column view -------------------------------------------------------------------------------

@@ -71,13 +71,17 @@ function aliasTable(aliases: Alias[], title: string, open: (id: string) => void)
   ];
 }
 
-export function evidenceList(evidence: Evidence[]): HTMLElement[] {
+function tail(id: string): string {
+  return decodeURIComponent(id.split(":")[4] ?? id);
+}
+
+export function evidenceList(evidence: Evidence[], via = "", openFirst = true): HTMLElement[] {
   if (!evidence.length) return [h("p", { class: "muted" }, "No journal records.")];
   return evidence.map((ev, i) =>
     h(
       "details",
-      { class: "evidence", open: i === 0 },
-      h("summary", {}, h("b", {}, `#${ev.seq}`), ` ${ev.source} · ${when(ev.receivedAt)}`),
+      { class: "evidence", open: openFirst && i === 0 },
+      h("summary", {}, h("b", {}, `#${ev.seq}`), ` ${ev.source} · ${when(ev.receivedAt)}`, via ? h("span", { class: "muted" }, ` · ${via}`) : null),
       h("pre", { class: "json" }, JSON.stringify(ev.raw, null, 2)),
     ),
   );
@@ -127,8 +131,19 @@ export function renderDetail(panel: HTMLElement, d: Detail, near: Neighbours, ac
     ...aliasTable((d.aliasHistory ?? []).filter((a) => a.validTo), "Alias history", actions.select),
     ...(Object.keys(rest).length ? [h("h4", {}, "Properties"), h("pre", { class: "json", style: "border-radius:8px" }, JSON.stringify(rest, null, 2))] : []),
     ...(facets && Object.keys(facets).length ? [h("h4", {}, "Facets"), h("pre", { class: "json", style: "border-radius:8px" }, JSON.stringify(facets, null, 2))] : []),
-    h("h4", {}, `Evidence (${d.evidence.length})`),
-    h("div", { id: "evidence" }, ...evidenceList(d.evidence)),
+    h("h4", {}, `Evidence (${d.evidence.length || d.edgeEvidence.length})`),
+    h(
+      "div",
+      { id: "evidence" },
+      ...(d.evidence.length || !d.edgeEvidence.length
+        ? evidenceList(d.evidence)
+        : [
+            h("p", { class: "muted" }, "No record names this node on its own; these are the records behind its edges."),
+            ...d.edgeEvidence.flatMap((e, i) =>
+              evidenceList(e.evidence, `${e.type} ${e.source === d.id ? "→ " + tail(e.target) : "← " + tail(e.source)}`, i === 0),
+            ),
+          ]),
+    ),
   );
 }
 

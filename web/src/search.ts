@@ -48,7 +48,7 @@ export function setupSearch(input: HTMLInputElement, list: HTMLUListElement, ope
   };
   const choose = (node: GNode) => {
     close();
-    input.value = node.name;
+    input.value = "";
     input.blur();
     open(node);
   };
