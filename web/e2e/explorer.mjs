@@ -22,7 +22,7 @@ const browser = await chromium.launch({
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
-const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, acceptDownloads: true, deviceScaleFactor: 1 });
+const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, acceptDownloads: true, deviceScaleFactor: 1 });
 const page = await context.newPage();
 page.setDefaultTimeout(30_000);
 watch(page);
@@ -55,6 +55,13 @@ async function settled(p = page) {
 const ids = (p = page) => p.evaluate(() => window.explorer.cy.nodes(":childless").map((n) => n.id()).sort());
 const kindsShown = (p = page) => p.evaluate(() => [...new Set(window.explorer.cy.nodes(":childless").map((n) => n.data("kind")))].sort());
 const hashParams = (p = page) => p.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.slice(1))));
+
+/** Resize the window (dense views make big PNGs: they are taken smaller, each under ~300 KB). */
+async function resize(width, height, fit = true) {
+  await page.setViewportSize({ width, height });
+  await page.evaluate((fit) => void (window.explorer.cy.resize(), fit && window.explorer.cy.fit(undefined, 40)), fit);
+  await page.waitForTimeout(300);
+}
 
 async function shot(name) {
   const path = join(SHOTS, name);
@@ -124,7 +131,6 @@ try {
     const after = await ids();
     assert.ok(after.length > before.length, `expanding ${job} upstream added nothing`);
     assert.ok((await hashParams()).up.includes(job));
-    await shot("expanded.png");
   });
 
   await step("expand downstream", async () => {
@@ -216,8 +222,9 @@ try {
     assert.ok(labels.length > 0, "no column edges");
     assert.ok(labels.every((l) => ["IDENTITY", "AGGREGATION", "TRANSFORMATION"].includes(l)), `labels: ${labels}`);
     assert.ok(await page.evaluate(() => window.explorer.cy.nodes(":parent").length) > 2, "no upstream or downstream datasets");
-    await page.waitForTimeout(300);
+    await resize(1360, 820);
     await shot("columns.png");
+    await resize(1600, 900);
   });
 
   await step("impact counts", async () => {
@@ -288,14 +295,14 @@ try {
   await step("2000 nodes", async () => {
     const start = promptVersions[0].replace(/^urn:lineage:prompt_version:/, "urn:lineage:prompt:").replace(/:[^:]*$/, "");
     const measures = [];
-    for (const focus of [start, ...promptVersions.slice(-1)]) {
+    for (const focus of [...promptVersions.slice(-1), start]) {
       const started = Date.now();
       await openByHash({ focus, dir: "downstream", hops: "3" });
       const wall = Date.now() - started;
       const draw = await page.evaluate(() => window.explorer.draws.at(-1));
       measures.push({ focus, nodes: draw.nodes, edges: draw.edges, layout: draw.layout, queryMs: draw.queryMs, drawMs: draw.ms, wallMs: wall });
     }
-    const big = measures.sort((a, b) => b.nodes - a.nodes)[0];
+    const big = [...measures].sort((a, b) => b.nodes - a.nodes)[0];
     log(`2000 nodes: ${JSON.stringify(big)}`);
     report.measures.push(...measures);
     assert.ok(big.nodes >= 2000, `the biggest view has only ${big.nodes} nodes`);
@@ -305,6 +312,7 @@ try {
     await page.evaluate(() => void window.explorer.cy.panBy({ x: 40, y: 0 }));
     await page.evaluate(() => void window.explorer.cy.nodes()[5].select());
     report.measures.push({ what: "pan+select at 2000 nodes", ms: Date.now() - t0 });
+    await resize(1360, 820);
     await shot("large.png");
   });
 } catch (e) {

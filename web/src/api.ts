@@ -157,7 +157,8 @@ export async function lineage(
     }
     after = page.pageInfo?.endCursor ?? null;
     if (!page.pageInfo?.hasNextPage || !after || merged.nodes.length >= limit) {
-      merged.isPartial = merged.isPartial && merged.nodes.length < merged.total + 1;
+      // `total` counts the start too; the walk is partial when pages were left or the deadline cut it.
+      merged.isPartial = merged.nodes.length < merged.total || (page.isPartial && !page.pageInfo?.hasNextPage);
       return merged;
     }
   }

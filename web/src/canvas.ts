@@ -83,6 +83,7 @@ const STYLE: StylesheetJson = [
   { selector: "edge[?bridge]", style: { "line-style": "dashed", "line-color": "#c0c8d4", "target-arrow-color": "#c0c8d4" } },
   { selector: "edge[type = 'DERIVES']", style: { "line-color": "#6d8fc7", "target-arrow-color": "#6d8fc7" } },
   { selector: "edge.expired", style: { "line-style": "dotted" } },
+  { selector: "edge.many", style: { "curve-style": "haystack", "haystack-radius": 0, width: 0.6, opacity: 0.45 } },
   { selector: ".dim", style: { opacity: 0.18 } },
   { selector: "node.path", style: { "border-color": "#e4572e", "border-width": 5, opacity: 1 } },
   {
@@ -124,6 +125,8 @@ export class Canvas {
     for (const e of edges) elements.push(edgeElement(e));
     cy.add(elements);
     if (focus) cy.getElementById(focus).addClass("focus");
+    // Thousands of edges: straight, thin and light (haystack edges are the cheapest to draw).
+    if (big) cy.edges().addClass("many");
     cy.endBatch();
     if (big) columnLayout(cy, nodes);
     else {
@@ -132,9 +135,10 @@ export class Canvas {
       cy.layout({
         name: "dagre",
         rankDir: "LR",
-        nodeSep: 14,
-        rankSep: 110,
+        nodeSep: 16,
+        rankSep: 56,
         edgeSep: 8,
+        nodeDimensionsIncludeLabels: true,
         minLen: (edge: { data(k: string): string }) => (structural(edge) ? 0 : 1),
         edgeWeight: (edge: { data(k: string): string }) => (structural(edge) ? 1 : 3),
         fit: true,
@@ -247,16 +251,19 @@ function columnLayout(cy: Core, nodes: ViewNode[]): void {
   const byColumn = new Map<number, ViewNode[]>();
   for (const n of nodes) (byColumn.get(n.column) ?? byColumn.set(n.column, []).get(n.column)!).push(n);
   const order = Object.keys(KINDS);
+  // Tall columns wrap into sub-columns; big ones get more rows so the whole stays near 2:1.
+  const tallest = Math.max(...[...byColumn.values()].map((l) => l.length));
+  const rowsWanted = Math.max(ROWS_PER_COLUMN, Math.ceil(Math.sqrt(tallest * 3)));
   let x = 0;
   const positions = new Map<string, { x: number; y: number }>();
   for (const [, list] of [...byColumn.entries()].sort((a, b) => a[0] - b[0])) {
     list.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.name.localeCompare(b.name));
-    const wraps = Math.ceil(list.length / ROWS_PER_COLUMN);
+    const wraps = Math.ceil(list.length / rowsWanted);
     const rows = Math.ceil(list.length / wraps);
     list.forEach((n, i) => {
-      positions.set(n.id, { x: x + Math.floor(i / rows) * 170, y: (i % rows) * 60 - (rows * 60) / 2 });
+      positions.set(n.id, { x: x + Math.floor(i / rows) * 150, y: (i % rows) * 50 - (rows * 50) / 2 });
     });
-    x += wraps * 170 + 200;
+    x += wraps * 150 + 220;
   }
   cy.layout({ name: "preset", positions: (node: { id(): string }) => positions.get(node.id()) ?? { x: 0, y: 0 }, fit: true, padding: 30 } as never).run();
 }

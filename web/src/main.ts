@@ -178,7 +178,7 @@ function drawGraph(): void {
     });
     legend();
     const shown = drawn.nodes.length;
-    const reach = loaded!.total + 1;
+    const reach = loaded!.total;
     stats.replaceChildren(
       h("span", { id: "stat-count" }, `${shown.toLocaleString()} nodes · ${drawn.edges.length.toLocaleString()} edges`),
       h("br"),
@@ -398,9 +398,10 @@ function welcome(): void {
 // -- controls ----------------------------------------------------------------------------------
 
 function legend(): void {
+  // Counts of what is drawn; a hidden kind counts what the walk found of it.
   const counts = new Map<string, number>();
-  const present = loaded ? [...loaded.nodes.values()] : drawn.nodes;
-  for (const n of present) counts.set(n.kind, (counts.get(n.kind) ?? 0) + 1);
+  for (const n of drawn.nodes) counts.set(n.kind, (counts.get(n.kind) ?? 0) + 1);
+  for (const n of loaded?.nodes.values() ?? []) if (state.hidden.includes(n.kind)) counts.set(n.kind, (counts.get(n.kind) ?? 0) + 1);
   const hidden = new Set(state.hidden);
   const kinds = Object.keys(KINDS).filter((k) => counts.has(k) || hidden.has(k));
   byId("legend").replaceChildren(
