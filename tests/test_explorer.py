@@ -16,10 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.routes.explorer import STATIC_DIR
+from api.routes.explorer import STATIC_DIR, mount_explorer
 from ingest.estate import Estate, Plan
 
 pytestmark = pytest.mark.slow
@@ -107,6 +109,14 @@ def session(service: str, landmarks: dict[str, str], tmp_path_factory: pytest.Te
     report["downloads"] = str(out / "downloads")
     report["screenshots"] = str(shots)
     return report
+
+
+def test_an_unbuilt_explorer_says_how_to_build_it(tmp_path: Path) -> None:
+    bare = FastAPI()
+    mount_explorer(bare, tmp_path)
+    page = TestClient(bare).get("/")
+    assert page.status_code == 200
+    assert "make setup" in page.text and "/graphql" in page.text
 
 
 def test_explorer_is_served_at_root_without_a_cdn(service: str) -> None:

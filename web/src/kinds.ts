@@ -85,6 +85,8 @@ export function labelOf(kind: string, name: string, version: string | null): str
   // Tables are known by their last part (the side panel has the full name).
   else if ((kind === "Dataset" || kind === "DatasetVersion") && name.includes(".")) short = name.slice(name.lastIndexOf(".") + 1);
   if (short.length > 34) short = "…" + short.slice(-33);
+  // A zero-width space after separators lets long names wrap onto a second line (narrower ranks).
+  short = short.replace(/([._\-/:])/g, "$1\u200b");
   if (version) {
     const v = version.length > 12 ? version.slice(0, 10) + "…" : version;
     return `${short}\n${v}`;
