@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from strawberry.fastapi import GraphQLRouter
 
 from api.graphql.context import LineageContext
+from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
-from api.routes import graph_ingest, health, openlineage
+from api.routes import graph_ingest, health, marquez, openlineage
 from api.routes.explorer import mount_explorer
 from api.settings import Settings
 from api.stores import open_store
@@ -47,7 +47,8 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(graph_ingest.router)
     app.include_router(openlineage.router)
-    app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
+    app.include_router(marquez.router)
+    app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     mount_explorer(app)
     return app
