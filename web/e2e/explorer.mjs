@@ -216,7 +216,7 @@ try {
     await page.click("#open-columns");
     await settled();
     assert.equal((await hashParams()).mode, "columns");
-    const columns = await page.evaluate((id) => window.explorer.cy.getElementById(id).children().map((c) => c.data("label")), mart);
+    const columns = await page.evaluate((id) => window.explorer.cy.getElementById(id).children().map((c) => c.data("label").replace(/\u200b/g, "")), mart);
     assert.deepEqual(new Set(columns), new Set(["customer_id", "orders_30d", "revenue_30d", "tickets_30d", "sessions_30d", "tenure_days"]));
     const labels = await page.evaluate(() => window.explorer.cy.edges().map((e) => e.data("label")));
     assert.ok(labels.length > 0, "no column edges");

@@ -202,7 +202,7 @@ export async function columns(id: string): Promise<GNode[]> {
 export async function neighbours(ids: string[], time: TimeFilter): Promise<Lineage[]> {
   if (!ids.length) return [];
   const parts = ids.map(
-    (_, i) => `n${i}: lineage(id: $id${i}, direction: BOTH, maxHops: 1, ${TIME_ARGS}, first: 500) { ${LINEAGE} }`,
+    (_, i) => `n${i}: lineage(id: $id${i}, direction: BOTH, maxHops: 1, ${TIME_ARGS}, first: 100) { ${LINEAGE} }`,
   );
   const decl = ids.map((_, i) => `$id${i}: ID!`).join(", ");
   const vars: Record<string, unknown> = { ...timeVars(time) };

@@ -15,7 +15,8 @@ import { Loaded, visible, type ViewEdge, type ViewNode } from "./view";
 
 /** Most nodes drawn at once; the reach may be larger (the stats line says so). */
 const DRAW_LIMIT = 2500;
-const COLUMN_BATCH = 40;
+// Columns asked per request: the service refuses requests whose estimated cost is too high (api/graphql/cost.py).
+const COLUMN_BATCH = 4; // the service answers at most 4 traversals per request
 
 const canvas = new Canvas(byId("cy"));
 const panel = byId("panel");
@@ -306,16 +307,18 @@ async function renderColumns(ticket: number): Promise<void> {
   if (ticket !== renderTicket) return;
   const nodes = new Map<string, GNode>(cols.map((c) => [c.id, c]));
   const edges = new Map<string, ViewEdge>();
+  const batches: Promise<Lineage[]>[] = [];
   for (let i = 0; i < cols.length; i += COLUMN_BATCH) {
-    const results = await api.neighbours(cols.slice(i, i + COLUMN_BATCH).map((c) => c.id), timeFilter(state));
-    if (ticket !== renderTicket) return;
-    for (const r of results) {
-      for (const { node } of r.nodes) nodes.set(node.id, node);
-      for (const e of r.edges) {
-        if (e.type !== "DERIVES") continue;
-        const id = `${e.source}|${e.type}|${e.qualifier}|${e.target}`;
-        edges.set(id, { ...e, id, properties: e.properties ?? {} });
-      }
+    batches.push(api.neighbours(cols.slice(i, i + COLUMN_BATCH).map((c) => c.id), timeFilter(state)));
+  }
+  const answered = (await Promise.all(batches)).flat();
+  if (ticket !== renderTicket) return;
+  for (const r of answered) {
+    for (const { node } of r.nodes) nodes.set(node.id, node);
+    for (const e of r.edges) {
+      if (e.type !== "DERIVES") continue;
+      const id = `${e.source}|${e.type}|${e.qualifier}|${e.target}`;
+      edges.set(id, { ...e, id, properties: e.properties ?? {} });
     }
   }
   lastQueryMs = performance.now() - started;
