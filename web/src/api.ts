@@ -59,6 +59,7 @@ export interface Detail extends GNode {
   aliasHistory?: Alias[];
   runs?: (GNode & { state: string | null; startedAt: string | null; endedAt: string | null })[];
   state?: string | null;
+  job?: GNode | null;
   startedAt?: string | null;
   endedAt?: string | null;
   templateHash?: string | null;
@@ -178,7 +179,7 @@ export async function detail(id: string, asOf: string | null): Promise<Detail> {
     ... on ModelVersion { ${alias} }
     ... on PromptVersion { ${alias} templateHash }
     ... on Job { runs(first: 10) { ${NODE} state startedAt endedAt } }
-    ... on Run { state startedAt endedAt }
+    ... on Run { state startedAt endedAt job { ${NODE} } }
   }
   around: lineage(id: $id, direction: BOTH, maxHops: 1, asOf: $asOf, first: 12) { __typename
     ... on Lineage { edges { source target type evidence(first: 1) { id seq source receivedAt raw } } } }

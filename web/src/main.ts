@@ -7,7 +7,7 @@ import type { GNode, Lineage } from "./api";
 import { Canvas, type DrawStats } from "./canvas";
 import { byId, h } from "./dom";
 import { savePng, saveText, toCsv, toJson } from "./exporting";
-import { datasetOfColumn, KINDS, styleOf } from "./kinds";
+import { datasetOfColumn, KINDS, STRUCTURE_EDGES, styleOf } from "./kinds";
 import { type Actions, renderDetail, renderHint, renderImpact, renderPath } from "./panel";
 import { setupSearch } from "./search";
 import { decode, encode, timeFilter, type ViewState } from "./state";
@@ -223,6 +223,7 @@ async function renderSelected(ticket: number): Promise<void> {
   const near = { up: [] as GNode[], down: [] as GNode[] };
   if (loaded) {
     for (const e of loaded.edges.values()) {
+      if (STRUCTURE_EDGES.has(e.type)) continue; // versions and runs have their own lists
       if (e.target === id && loaded.nodes.has(e.source)) near.up.push(loaded.nodes.get(e.source)!);
       if (e.source === id && loaded.nodes.has(e.target)) near.down.push(loaded.nodes.get(e.target)!);
     }
@@ -235,7 +236,9 @@ async function renderImpactSide(ticket: number): Promise<void> {
   if (!impactData || impactData.key !== key) {
     const counts = await api.lineage(state.focus!, "DOWNSTREAM", state.hops, timeFilter(state), 1, "impact");
     if (ticket !== renderTicket) return;
-    impactData = { key, total: counts.total, counts: counts.countsByKind, list: null };
+    // countsByKind leaves the start out (it is not its own impact); `total` counts it.
+    const affected = counts.countsByKind.reduce((sum, c) => sum + c.count, 0);
+    impactData = { key, total: affected, counts: counts.countsByKind, list: null };
     impactKind = null;
   }
   const start = loaded!.nodes.get(state.focus!) ?? (await api.detail(state.focus!, null));

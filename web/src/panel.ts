@@ -124,6 +124,7 @@ export function renderDetail(panel: HTMLElement, d: Detail, near: Neighbours, ac
     ),
     ...(near.up.length ? [h("h4", {}, `Upstream neighbours (${near.up.length})`), nodeList(near.up.slice(0, 30), actions.select, "Upstream neighbours")] : []),
     ...(near.down.length ? [h("h4", {}, `Downstream neighbours (${near.down.length})`), nodeList(near.down.slice(0, 30), actions.select, "Downstream neighbours")] : []),
+    ...(d.job ? [h("h4", {}, "Run of"), nodeList([d.job], actions.select, "Job")] : []),
     ...(d.columns?.length ? [h("h4", {}, `Columns (${d.columns.length})`), nodeList(d.columns, actions.select, "Columns")] : []),
     ...(d.versions?.length ? [h("h4", {}, `Versions (latest ${d.versions.length})`), nodeList(d.versions, actions.select, "Versions")] : []),
     ...(d.runs?.length ? [h("h4", {}, `Runs (latest ${d.runs.length})`), nodeList(d.runs, actions.select, "Runs")] : []),
