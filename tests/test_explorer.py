@@ -135,6 +135,7 @@ def test_every_scenario_passed_in_the_browser_without_page_errors(session: dict[
     assert set(session["passed"]) >= {  # type: ignore[arg-type]
         "search",
         "open",
+        "empty state",
         "keyboard search",
         "expand upstream",
         "expand downstream",

@@ -106,6 +106,15 @@ try {
     assert.match(await page.textContent("#detail-name"), /shop\.public\.orders/);
   });
 
+  await step("empty state", async () => {
+    // A Postgres source table has nothing upstream: the canvas says so instead of staying blank.
+    await openByHash({ focus: orders, dir: "upstream", hops: "3" });
+    await page.waitForSelector("#empty");
+    assert.match(await page.textContent("#empty"), /Nothing upstream/);
+    await openByHash({ focus: orders });
+    assert.equal(await page.$("#empty"), null);
+  });
+
   await step("keyboard search", async () => {
     await page.focus("#search");
     await page.fill("#search", "");
