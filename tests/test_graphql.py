@@ -5,8 +5,10 @@ Expected answers come from the estate's raw events (what a producer said), not f
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
 from pathlib import Path
@@ -555,3 +557,30 @@ async def test_resolvers_batch_store_calls_however_many_nodes_a_page_holds(
 
 def test_the_checked_in_schema_is_the_one_the_code_builds() -> None:
     assert SCHEMA_FILE.read_text() == sdl(), "api/schema.graphql is stale: run `make schema`"
+
+
+class SlowStore(CountingStore):
+    """The real store behind a slow network: structural edges take two seconds to arrive."""
+
+    def __getattr__(self, name: str) -> Any:
+        attr = super().__getattr__(name)
+        if name != "edges_of":
+            return attr
+
+        async def slow(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(2)
+            return await attr(*args, **kwargs)
+
+        return slow
+
+
+async def test_the_request_deadline_stops_resolvers_after_the_traversal(
+    estate_store: LineageStore, estate: Estate, tmp_path: Path
+) -> None:
+    query = "query ($id: ID!) { node(id: $id) { ... on Model { versions { id } } } }"
+    async with client_for(SlowStore(estate_store), tmp_path, query_deadline_seconds=0.1) as slow:  # type: ignore[arg-type]
+        started = time.monotonic()
+        message = await refused(slow, query, id=estate.landmarks["model"])
+        took = time.monotonic() - started
+    assert "the request exceeded its deadline of 0.100s" in message
+    assert took < 2, "cut before the slow store answered"

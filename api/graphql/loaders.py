@@ -40,8 +40,6 @@ class Loaders:
 
     async def _nodes(self, urns: list[str]) -> Sequence[NodeRecord | None]:
         found = await self.store.get(urns)
-        for record in found.values():
-            self.nodes.prime(record.urn, record)
         return [found.get(u) for u in urns]
 
     async def _events(self, ids: list[str]) -> Sequence[JournalRecord | None]:
