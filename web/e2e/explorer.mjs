@@ -89,7 +89,12 @@ try {
     await page.waitForSelector(`#search-results li[data-id="${orders}"]`);
     const options = await page.$$eval("#search-results li[role=option]", (lis) => lis.map((li) => li.textContent));
     assert.ok(options.length >= 2, `few results for "orders": ${options}`);
-    // A kind word narrows the search to that kind.
+    // A kind word alone lists that kind; with other words it narrows the search to it.
+    await page.fill("#search", "models");
+    await page.waitForFunction(() => {
+      const chips = [...document.querySelectorAll("#search-results li[role=option] .chip")].map((c) => c.textContent);
+      return chips.length > 0 && chips.every((c) => c === "Model");
+    });
     await page.fill("#search", "dataset orders");
     await page.waitForFunction(() => {
       const chips = [...document.querySelectorAll("#search-results li[role=option] .chip")].map((c) => c.textContent);
