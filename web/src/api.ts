@@ -228,9 +228,3 @@ export async function path(from: string, to: string, time: TimeFilter): Promise<
   const data: { path: Union } = await post(query, { from, to, ...timeVars(time) });
   return unwrap<PathResult>(data.path);
 }
-
-/** The nodes that exist among these ids. */
-export async function nodes(ids: string[]): Promise<GNode[]> {
-  const data: { nodes: GNode[] } = await post(`query Nodes($ids: [ID!]!) { nodes(ids: $ids) { ${NODE} } }`, { ids });
-  return data.nodes;
-}
