@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step they run.
-.PHONY: setup demo serve test lint bench schema
+.PHONY: setup demo serve test lint bench schema screenshots
 
 setup:
 	@scripts/setup.sh
@@ -21,3 +21,7 @@ bench: setup
 
 schema: setup
 	.venv/bin/python -m api.graphql.export
+
+# The explorer's pictures in docs/screenshots/ (the end-to-end test takes them; they are committed).
+screenshots: setup
+	LINEAGE_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/test_explorer.py -q

@@ -13,6 +13,7 @@ from api.graphql.context import LineageContext
 from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
 from api.routes import audit, graph_ingest, health, marquez, openlineage, traces
+from api.routes.explorer import mount_explorer
 from api.settings import Settings
 from api.stores import open_store
 from graph.errors import InvalidInput, LineageError, NodeNotFound, QueryDeadlineExceeded, StoreUnavailable
@@ -51,6 +52,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(traces.router)
     app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
+    mount_explorer(app)
     return app
 
 

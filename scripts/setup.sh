@@ -17,4 +17,28 @@ if [ ! -f "$stamp" ]; then
 fi
 # Neo4j's jars (Maven Central, ~120 MB, once): the tests run a real Neo4j from them.
 .venv/bin/lineage neo4j fetch
+# The explorer's end-to-end tests drive Debian's Chromium (Playwright downloads no browser here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing chromium (apt-get)"
+  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo "sudo")
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
+fi
+# The explorer (web/ -> api/static), when Node.js is here: npm ci once per lockfile, a build when sources change.
+if command -v npm >/dev/null 2>&1; then
+  web_stamp=web/node_modules/.installed-$(sha256sum web/package-lock.json | cut -c1-16)
+  if [ ! -f "$web_stamp" ]; then
+    echo "==> installing the explorer's npm packages (npm ci)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$web_stamp"
+  fi
+  build_stamp=$(cat web/package-lock.json web/index.html web/vite.config.ts web/tsconfig.json web/src/* | sha256sum | cut -c1-16)
+  if [ "$(cat api/static/.built 2>/dev/null)" != "$build_stamp" ]; then
+    echo "==> building the explorer (web/ -> api/static)"
+    (cd web && npm run --silent build)
+    echo "$build_stamp" > api/static/.built
+  fi
+else
+  echo "==> npm not found: the explorer at / is not built (install Node.js 20+ and run make setup again)"
+fi
 echo "==> setup done"
