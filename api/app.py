@@ -10,11 +10,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
+from api.auth import AuthMiddleware, is_loopback
+from api.body_limit import BodyLimitMiddleware
 from api.graphql.context import LineageContext
 from api.graphql.schema import schema
-from api.routes import graph_ingest, health, openlineage
+from api.metered_store import MeteredStore
+from api.metrics import Metrics
+from api.observability import ObservabilityMiddleware
+from api.ratelimit import RateLimiter, RateLimitMiddleware
+from api.routes import graph_ingest, health, metrics, openlineage
 from api.settings import Settings
 from api.stores import open_store
+from api.tokens import TokenStore
 from graph.errors import InvalidInput, LineageError, NodeNotFound, QueryDeadlineExceeded, StoreUnavailable
 from graph.store import LineageStore
 
@@ -25,29 +32,47 @@ RETRY_AFTER_SECONDS = 5
 def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI:
     """Build the service around a store (opened from the settings when none is given)."""
 
+    observed = Metrics()
+    tokens = TokenStore(settings.data_dir / "tokens.sqlite")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
-        app.state.store = await open_store(settings) if owned else store
+        if owned:
+            app.state.store = MeteredStore(await open_store(settings), observed)
         try:
             yield
         finally:
             if owned:
                 await app.state.store.close()
+            tokens.close()
 
     app = FastAPI(title="lineage-graph", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = observed
+    app.state.tokens = tokens
     if store is not None:
-        app.state.store = store
+        app.state.store = MeteredStore(store, observed)
 
     async def context(request: Request) -> LineageContext:
         return LineageContext(store=request.app.state.store, settings=settings)
 
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(graph_ingest.router)
     app.include_router(openlineage.router)
     app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
+    # Outermost last: request id and timing wrap auth, which wraps rate limits, which wrap the body limit.
+    limiter = (
+        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0
+        else None
+    )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    app.add_middleware(AuthMiddleware, tokens=tokens, loopback=is_loopback(settings.host))
+    app.add_middleware(ObservabilityMiddleware, metrics=observed)
     return app
 
 
@@ -61,6 +86,8 @@ async def _lineage_error(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=504)
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable on %s: %s", request.url.path, exc)
+        route = getattr(request.scope.get("route"), "path", "<unmatched>")
+        request.app.state.metrics.unavailable.labels(route).inc()
         return JSONResponse(
             {"error": str(exc), "retriable": True}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
         )

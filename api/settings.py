@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     query_deadline_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
+    # Per caller (token, or address when auth is off), per process: a token bucket. 0 turns it off.
+    rate_limit_per_second: float = Field(50.0, ge=0)
+    rate_limit_burst: int = Field(100, ge=1)
     # Neo4j: the production store. Unset, the embedded store under data_dir is used.
     neo4j_uri: str | None = None
     neo4j_user: str | None = None
