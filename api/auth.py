@@ -28,7 +28,7 @@ OPEN_PREFIXES = ("/webhooks/",)
 class Principal:
     """The caller of one request: a token, or anyone when auth is off."""
 
-    key: str  # names the caller in rate limits and logs: "token:<id>" or "addr:<ip>", never a secret
+    key: str  # names the caller in rate limits and logs: "token-id:<id>" or "addr:<ip>", never a secret
     token: Token | None = None
 
     @property
@@ -109,7 +109,7 @@ class AuthMiddleware:
                 challenge = f'{REALM}, error="insufficient_scope", scope="{needed}"'
                 await _refuse(send, 403, f"authorization: the token lacks the {needed} scope", challenge)
                 return
-            principal = Principal(f"token:{token.id}", token)
+            principal = Principal(f"token-id:{token.id}", token)
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 

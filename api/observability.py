@@ -80,5 +80,12 @@ def _incoming_id(scope: Scope) -> str | None:
 def _route_template(scope: Scope) -> str:
     """Return the matched route's path template; unmatched paths share one label (no cardinality blow-up)."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "<unmatched>"
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
+        return "<unmatched>"
+    # A router included with a prefix (GraphQL's) knows its path without the prefix; the prefix is
+    # static, so it is the request path's leading segments that the template does not account for.
+    wanted = template.count("/")
+    actual = scope["path"].rstrip("/").split("/")
+    prefix = "/".join(actual[: len(actual) - wanted]) if wanted else "/".join(actual)
+    return template if not prefix else prefix + template
