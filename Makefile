@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step they run.
-.PHONY: setup demo serve test lint bench
+.PHONY: setup demo serve test lint bench schema
 
 setup:
 	@scripts/setup.sh
@@ -18,3 +18,6 @@ lint: setup
 
 bench: setup
 	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000
+
+schema: setup
+	.venv/bin/python -m api.graphql.export

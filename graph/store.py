@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import quote
 
 from graph.delta import GraphDelta
+from graph.edges import EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord
 from graph.keys import URN_SAFE, Kind, NodeKey, parse_key
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -51,6 +52,10 @@ class LineageStore(Protocol):
         max_hops: int = MAX_HOPS,
     ) -> PathResult | None:
         """Explain how two nodes are connected, or None when they are not."""
+        ...
+
+    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool) -> list[EdgeRecord]:
+        """Return the edges of these types into (incoming) or out of these nodes, in full."""
         ...
 
     async def search(

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graph.edges import EdgeType
 from graph.errors import NodeNotFound, QueryDeadlineExceeded
 from graph.keys import Kind, NodeKey, parse_key
 from graph.query import Direction, LineageQuery, TimeWindow
@@ -173,6 +174,31 @@ async def test_alias_validity_follows_moves_and_a_rollback(store: LineageStore) 
     by_dst = {e.dst: e for e in edges if e.type.value == "ALIAS"}
     assert [by_dst[v1].valid_at(epoch(m)) for m in (5, 15, 25)] == [True, False, True]
     assert [by_dst[v2].valid_at(epoch(m)) for m in (5, 15, 25)] == [False, True, False]
+
+
+async def test_edges_of_returns_structural_edges_of_many_nodes_in_full(store: LineageStore) -> None:
+    model = NodeKey(Kind.MODEL, "mlflow://m", "churn").urn
+    v1, v2 = (NodeKey(Kind.MODEL_VERSION, "mlflow://m", "churn", v).urn for v in ("1", "2"))
+    await load(
+        store,
+        [
+            doc(edge(v1, "VERSION_OF", model, 0), edge(v2, "VERSION_OF", model, 5)),
+            doc(edge(model, "ALIAS", v2, 6, qualifier="champion", opens=True)),
+            job_doc("train", ["features"], [], 1),
+        ],
+    )
+    into = await store.edges_of(
+        [model, ds("features"), "urn:lineage:model:x:absent"], [EdgeType.VERSION_OF], incoming=True
+    )
+    assert {(e.src, e.type, e.dst) for e in into} == {(v1, "VERSION_OF", model), (v2, "VERSION_OF", model)}
+    out = await store.edges_of([model, v1], [EdgeType.ALIAS, EdgeType.VERSION_OF], incoming=False)
+    assert {(e.src, e.type, e.dst, e.qualifier) for e in out} == {
+        (model, "ALIAS", v2, "champion"),
+        (v1, "VERSION_OF", model, ""),
+    }
+    alias = next(e for e in out if e.type is EdgeType.ALIAS)
+    assert alias.evidence.count == 1 and alias.markers == [(epoch(6), 0)]
+    assert await store.edges_of([], [EdgeType.ALIAS], incoming=True) == []
 
 
 async def test_resending_an_input_changes_nothing(store: LineageStore) -> None:

@@ -292,6 +292,20 @@ class MemoryStore:
         nodes, _ = await self.hydrate(urns, ())
         return nodes
 
+    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool) -> list[EdgeRecord]:
+        """Return the edges of these types into (incoming) or out of these nodes, from SQLite."""
+        adjacency = self.graph._pred if incoming else self.graph._succ
+        wanted = frozenset(types)
+        rows = [
+            edge.row
+            for urn in dict.fromkeys(urns)
+            if urn in adjacency
+            for bundle in adjacency[urn].values()
+            for edge in bundle
+            if edge.type in wanted
+        ]
+        return [edge_from_row(r) for r in self.file.edge_rows(rows)] if rows else []
+
     async def search(
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0
     ) -> SearchResult:

@@ -120,6 +120,15 @@ CALL (a) {{
 }}
 RETURN DISTINCT {EDGE_FIELDS}
 """
+# Structural edges (versions, runs, columns, aliases) of many nodes at once, for the API's loaders.
+EDGES_IN = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r]-(:Node) WHERE type(r) IN $types
+RETURN {FULL_EDGE}
+"""
+EDGES_OUT = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})-[r]->(:Node) WHERE type(r) IN $types
+RETURN {FULL_EDGE}
+"""
 SEARCH = """
 MATCH (n:Node) WHERE n.search CONTAINS $needle AND ($kinds IS NULL OR n.kind IN $kinds)
 RETURN n.urn AS urn
