@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
-from api.auth import AuthMiddleware, is_loopback
+from api.auth import AuthMiddleware, Principal, is_loopback
 from api.body_limit import BodyLimitMiddleware
 from api.graphql.context import LineageContext
 from api.graphql.schema import schema
@@ -18,6 +19,7 @@ from api.metered_store import MeteredStore
 from api.metrics import Metrics
 from api.observability import ObservabilityMiddleware
 from api.ratelimit import RateLimiter, RateLimitMiddleware
+from api.restrict import restricted_store
 from api.routes import graph_ingest, health, metrics, openlineage
 from api.settings import Settings
 from api.stores import open_store
@@ -54,8 +56,14 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     if store is not None:
         app.state.store = MeteredStore(store, observed)
 
+    restrict_key = secrets.token_bytes(32)  # opaque ids of restricted nodes: stable within this process only
+
     async def context(request: Request) -> LineageContext:
-        return LineageContext(store=request.app.state.store, settings=settings)
+        principal = getattr(request.state, "principal", None)
+        prefixes = principal.namespaces if isinstance(principal, Principal) else None
+        return LineageContext(
+            store=restricted_store(request.app.state.store, prefixes, restrict_key), settings=settings
+        )
 
     app.include_router(health.router)
     app.include_router(metrics.router)
