@@ -71,6 +71,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(openlineage.router)
     app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
+    app.add_exception_handler(UnicodeDecodeError, _undecodable)
     # Outermost last: request id and timing wrap auth, which wraps rate limits, which wrap the body limit.
     limiter = (
         RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -82,6 +83,14 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.add_middleware(AuthMiddleware, tokens=tokens, loopback=is_loopback(settings.host))
     app.add_middleware(ObservabilityMiddleware, metrics=observed)
     return app
+
+
+async def _undecodable(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a body that is not UTF-8 (GraphQL decodes it itself) with 400, not 500."""
+    if request.url.path.startswith("/graphql"):
+        return JSONResponse({"error": f"body: not UTF-8 JSON: {exc}"}, status_code=400)
+    log.error("unexpected decoding error on %s", request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal error"}, status_code=500)
 
 
 async def _lineage_error(request: Request, exc: Exception) -> JSONResponse:
