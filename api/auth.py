@@ -22,6 +22,9 @@ REALM = 'Bearer realm="lineage-graph"'
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 #: Webhooks carry their sender's HMAC signature, checked by their router instead of a token.
 OPEN_PREFIXES = ("/webhooks/",)
+#: Reads that answer through api/restrict.py, so a token limited to namespaces may use them.
+#: Any other read refuses such a token (403) until it is wired: closed by default.
+RESTRICTABLE_PREFIXES = ("/graphql", "/metrics", "/healthz", "/readyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +112,20 @@ class AuthMiddleware:
                 challenge = f'{REALM}, error="insufficient_scope", scope="{needed}"'
                 await _refuse(send, 403, f"authorization: the token lacks the {needed} scope", challenge)
                 return
+            if token.namespaces is not None and needed is TokenScope.READ and not _restrictable(scope["path"]):
+                challenge = f'{REALM}, error="insufficient_scope"'
+                message = (
+                    "authorization: a token limited to namespaces cannot read here (it cannot filter by namespace)"
+                )
+                await _refuse(send, 403, message, challenge)
+                return
             principal = Principal(f"token-id:{token.id}", token)
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def _restrictable(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in RESTRICTABLE_PREFIXES)
 
 
 async def _refuse(send: Send, status: int, message: str, challenge: str) -> None:

@@ -180,3 +180,13 @@ async def test_a_placeholder_id_cannot_be_looked_up_later(clients: tuple[httpx.A
             headers={"Authorization": f"Bearer {secret}"},
         )
         assert answer.json()["data"]["node"]["__typename"] == "NotFound"
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/api/v1/audit/x", "/api/v1/lineage?nodeId=dataset:a:b", "/docs"])
+async def test_reads_that_cannot_filter_refuse_a_namespace_limited_token(
+    clients: tuple[httpx.AsyncClient, dict[str, str]], path: str
+) -> None:
+    client, secrets = clients
+    limited = await client.get(path, headers={"Authorization": f"Bearer {secrets['lake']}"})
+    assert limited.status_code == 403 and "namespaces" in limited.json()["error"]
+    assert (await client.get(path, headers={"Authorization": f"Bearer {secrets['all']}"})).status_code != 403
