@@ -14,7 +14,7 @@ test: setup
 	.venv/bin/pytest
 
 lint: setup
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/python -m api.graphql.export --check
 
 bench: setup
 	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
-from api.auth import AuthMiddleware, Principal, is_loopback
+from api.auth import AuthMiddleware, is_loopback
 from api.body_limit import BodyLimitMiddleware
 from api.graphql.context import LineageContext
 from api.graphql.schema import schema
@@ -19,8 +19,8 @@ from api.metered_store import MeteredStore
 from api.metrics import Metrics
 from api.observability import ObservabilityMiddleware
 from api.ratelimit import RateLimiter, RateLimitMiddleware
-from api.restrict import restricted_store
-from api.routes import graph_ingest, health, metrics, openlineage
+from api.restrict import request_store
+from api.routes import audit, graph_ingest, health, marquez, metrics, openlineage
 from api.settings import Settings
 from api.stores import open_store
 from api.tokens import TokenStore
@@ -56,19 +56,18 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     if store is not None:
         app.state.store = MeteredStore(store, observed)
 
-    restrict_key = secrets.token_bytes(32)  # opaque ids of restricted nodes: stable within this process only
+    # Opaque ids of restricted nodes: stable within this process only.
+    app.state.restrict_key = secrets.token_bytes(32)
 
     async def context(request: Request) -> LineageContext:
-        principal = getattr(request.state, "principal", None)
-        prefixes = principal.namespaces if isinstance(principal, Principal) else None
-        return LineageContext(
-            store=restricted_store(request.app.state.store, prefixes, restrict_key), settings=settings
-        )
+        return LineageContext(store=request_store(request), settings=settings)
 
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(graph_ingest.router)
     app.include_router(openlineage.router)
+    app.include_router(marquez.router)
+    app.include_router(audit.router)
     app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     app.add_exception_handler(UnicodeDecodeError, _undecodable)

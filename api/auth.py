@@ -24,7 +24,7 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 OPEN_PREFIXES = ("/webhooks/",)
 #: Reads that answer through api/restrict.py, so a token limited to namespaces may use them.
 #: Any other read refuses such a token (403) until it is wired: closed by default.
-RESTRICTABLE_PREFIXES = ("/graphql", "/metrics", "/healthz", "/readyz")
+RESTRICTABLE_PREFIXES = ("/graphql", "/metrics", "/healthz", "/readyz", "/api/v1/lineage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ class AuthMiddleware:
 
 
 def _restrictable(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in RESTRICTABLE_PREFIXES)
+    return path in RESTRICTABLE_PREFIXES or path.startswith("/graphql/")  # GET /api/v1/lineage: Marquez
 
 
 async def _refuse(send: Send, status: int, message: str, challenge: str) -> None:

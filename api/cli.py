@@ -17,11 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.tree import Tree
 
 from api.app import create_app
+from api.audit_formats import get_format
 from api.auth import is_loopback
 from api.logs import configure_logging
 from api.settings import Settings
 from api.stores import describe, open_store
 from api.tokens import Scope, TokenStore
+from graph.audit import AuditTrail, Recheck, audit_trail, recheck
 from graph.errors import LineageError
 from graph.journal import ChainReport
 from graph.keys import Kind, parse_key
@@ -29,7 +31,7 @@ from graph.neo4j.local_server import NEO4J_VERSION, LocalNeo4jError, ensure_jars
 from graph.query import Direction, LineageQuery, TimeWindow
 from graph.results import LineageResult
 from graph.store import LineageStore
-from graph.timestamps import iso, to_epoch
+from graph.timestamps import iso, parse_time, to_epoch
 from ingest import native
 from ingest.estate import Estate, Plan
 from ingest.files import expand_paths, read_inputs
@@ -336,8 +338,54 @@ def replay(data: DataOpt = None) -> None:
 
 
 @app.command()
-def verify(data: DataOpt = None) -> None:
+def audit(
+    node_id: Annotated[str, typer.Argument(help="An answer, a prediction batch, a model or dataset version (a URN).")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="What the graph said at this time (ISO 8601; UTC if no zone).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, prov (W3C PROV-JSON), md or html.")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report to this file.")] = None,
+    data: DataOpt = None,
+) -> None:
+    """Write the audit trail of a node: everything upstream, each hop with its journal records.
+
+    Exits 1 (after writing the report) when the journal's hash chain is broken.
+    """
+    try:
+        key = parse_key(node_id)
+        writer = get_format(fmt)
+        at = to_epoch(parse_time(as_of, field="asOf", assume_utc=True)) if as_of else None
+    except LineageError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    settings = _settings(data)
+
+    async def work(store: LineageStore) -> AuditTrail:
+        return await audit_trail(store, key, as_of=at, max_hops=settings.audit_max_hops)
+
+    trail = _run(work, settings)
+    text = writer.render(trail)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"audit trail of {key.urn} written to {out} ({len(trail.hops)} hops)")
+    if not trail.verification.intact:
+        err.print(f"[red]journal broken[/]: {trail.verification.statement}", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    data: DataOpt = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Re-check a saved JSON audit report against the journal.")
+    ] = None,
+) -> None:
     """Check the journal's hash chain; exit 1 and name the record if it is broken."""
+    if report is not None:
+        _verify_report(report, _settings(data))
+        return
 
     async def work(store: LineageStore) -> ChainReport:
         total, _ = await store.head()
@@ -345,11 +393,39 @@ def verify(data: DataOpt = None) -> None:
             task = bar.add_task("verify", total=total)
             return await store.verify(progress=lambda n: bar.advance(task, n))
 
-    report = _run(work, _settings(data))
-    if report.intact:
-        console.print(f"[green]journal intact[/]: {report.checked} records, head {report.head_seq} {report.head_hash}")
+    result = _run(work, _settings(data))
+    if result.intact:
+        console.print(f"[green]journal intact[/]: {result.checked} records, head {result.head_seq} {result.head_hash}")
         return
-    console.print(f"[red]journal broken[/] at record {report.broken_seq}: {report.problem}")
+    console.print(f"[red]journal broken[/] at record {result.broken_seq}: {result.problem}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _verify_report(path: Path, settings: Settings) -> None:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        err.print(f"[red]error:[/] report: cannot read {path} as JSON: {e}")
+        raise typer.Exit(2) from e
+    if not isinstance(saved, dict) or "records" not in saved:
+        err.print(f"[red]error:[/] report: {path} is not a JSON audit report (lineage audit --format json)")
+        raise typer.Exit(2)
+
+    async def work(store: LineageStore) -> Recheck:
+        return await recheck(store, saved)
+
+    result = _run(work, settings)
+    subject = (saved.get("subject") or {}).get("id", "?")
+    if result.ok:
+        console.print(
+            f"[green]report holds[/]: the {result.records} records it cites for {subject} are in the journal, "
+            f"unchanged, and the hash chain is intact up to record {result.upto_seq}",
+            soft_wrap=True,
+        )
+        return
+    console.print(f"[red]report no longer holds[/] for {subject}:", soft_wrap=True)
+    for problem in result.problems:
+        console.print(f"  {problem}", soft_wrap=True, highlight=False)
     raise typer.Exit(1)
 
 

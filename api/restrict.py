@@ -23,7 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, overload
 
 import orjson
+from starlette.requests import Request
 
+from api.auth import Principal
 from graph.edges import EdgeType
 from graph.errors import InvalidInput, QueryDeadlineExceeded
 from graph.journal import ChainReport, JournalRecord
@@ -198,10 +200,13 @@ class RestrictedStore:
         """Find nodes, hidden hits as placeholders."""
         return restrict(await self.inner.search(text, kinds, limit, offset), self.view)
 
-    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool) -> list[EdgeRecord]:
+    async def edges_of(
+        self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool, newest: int | None = None
+    ) -> list[EdgeRecord]:
         """Return edges of these nodes, hidden ends as placeholders."""
         real = [self.view.real(u) for u in urns]
-        return [restrict(e, self.view) for e in await self.inner.edges_of(real, types, incoming=incoming)]
+        found = await self.inner.edges_of(real, types, incoming=incoming, newest=newest)
+        return [restrict(e, self.view) for e in found]
 
     async def events(self, ids: Collection[str]) -> dict[str, JournalRecord]:
         """Return journal records, the text hidden where it names hidden nodes."""
@@ -243,3 +248,10 @@ def restricted_store(store: LineageStore, prefixes: tuple[str, ...] | None, key:
     if prefixes is None:
         return store
     return RestrictedStore(store, View(prefixes, key))
+
+
+def request_store(request: Request) -> LineageStore:
+    """Return the store as the caller of this request may see it (routers read through this)."""
+    principal = getattr(request.state, "principal", None)
+    prefixes = principal.namespaces if isinstance(principal, Principal) else None
+    return restricted_store(request.app.state.store, prefixes, request.app.state.restrict_key)

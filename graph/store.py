@@ -54,8 +54,13 @@ class LineageStore(Protocol):
         """Explain how two nodes are connected, or None when they are not."""
         ...
 
-    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool) -> list[EdgeRecord]:
-        """Return the edges of these types into (incoming) or out of these nodes, in full."""
+    async def edges_of(
+        self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool, newest: int | None = None
+    ) -> list[EdgeRecord]:
+        """Return the edges of these types into (incoming) or out of these nodes, in full.
+
+        With ``newest``, only that many per node: the latest first seen (ties: the other end's id).
+        """
         ...
 
     async def search(

@@ -199,6 +199,8 @@ async def test_edges_of_returns_structural_edges_of_many_nodes_in_full(store: Li
     alias = next(e for e in out if e.type is EdgeType.ALIAS)
     assert alias.evidence.count == 1 and alias.markers == [(epoch(6), 0)]
     assert await store.edges_of([], [EdgeType.ALIAS], incoming=True) == []
+    newest = await store.edges_of([model, v1], [EdgeType.VERSION_OF], incoming=True, newest=1)
+    assert [(e.src, e.dst) for e in newest] == [(v2, model)]  # v2 was seen last; v1 has no versions
 
 
 async def test_resending_an_input_changes_nothing(store: LineageStore) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 
 #: deep enough for lineage { nodes { node { ... on Run { job { runs { evidence { raw } } } } } } }
 MAX_DEPTH = 10
@@ -13,12 +21,24 @@ MAX_DEPTH = 10
 MAX_ALIASES = 15
 #: the largest query text, in GraphQL tokens (GraphiQL's introspection query is ~250)
 MAX_TOKENS = 2000
+#: parsed and validated documents kept: clients send the same few queries with other variables
+CACHED_DOCUMENTS = 256
+
+
+# The limiters' rules are built once: the validation cache is keyed by the rule classes, and a
+# limiter made per request would make new classes (and miss the cache) every time.
+_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 
 def limits() -> list[Callable[[], SchemaExtension]]:
-    """Return factories of the validation extensions every request passes (fresh ones per request)."""
+    """Return factories of the extensions every request passes (fresh ones per request)."""
     return [
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(AddValidationRules, _RULES),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        # Validation costs more than executing a page: a known document skips parse and validate.
+        partial(ParserCache, maxsize=CACHED_DOCUMENTS),
+        partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
     ]

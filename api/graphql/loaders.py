@@ -21,17 +21,17 @@ class Loaders:
         self.store = store
         self.nodes: DataLoader[str, NodeRecord | None] = DataLoader(load_fn=self._nodes)
         self.events: DataLoader[str, JournalRecord | None] = DataLoader(load_fn=self._events)
-        self._edges: dict[tuple[frozenset[EdgeType], bool], EdgeLoader] = {}
+        self._edges: dict[tuple[frozenset[EdgeType], bool, int | None], EdgeLoader] = {}
 
-    def edges(self, types: Collection[EdgeType], *, incoming: bool) -> EdgeLoader:
-        """Return the loader of the edges of these types into (incoming) or out of a node."""
-        key = (frozenset(types), incoming)
+    def edges(self, types: Collection[EdgeType], *, incoming: bool, newest: int | None = None) -> EdgeLoader:
+        """Return the loader of the edges of these types into (incoming) or out of a node (``newest`` per node)."""
+        key = (frozenset(types), incoming, newest)
         loader = self._edges.get(key)
         if loader is None:
 
             async def load(urns: list[str]) -> Sequence[list[EdgeRecord]]:
                 found: dict[str, list[EdgeRecord]] = {u: [] for u in urns}
-                for edge in await self.store.edges_of(urns, key[0], incoming=incoming):
+                for edge in await self.store.edges_of(urns, key[0], incoming=incoming, newest=newest):
                     found[edge.dst if incoming else edge.src].append(edge)
                 return [found[u] for u in urns]
 

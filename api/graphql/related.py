@@ -17,10 +17,15 @@ MAX_RELATED = 1000
 
 
 async def edges(
-    info: Info[LineageContext, None], urn: str, types: Collection[EdgeType], *, incoming: bool
+    info: Info[LineageContext, None],
+    urn: str,
+    types: Collection[EdgeType],
+    *,
+    incoming: bool,
+    newest: int | None = None,
 ) -> list[EdgeRecord]:
-    """Return the edges of these types into (incoming) or out of a node."""
-    return await info.context.loaders.edges(types, incoming=incoming).load(urn)
+    """Return the edges of these types into (incoming) or out of a node (only the ``newest`` if given)."""
+    return await info.context.loaders.edges(types, incoming=incoming, newest=newest).load(urn)
 
 
 async def related(
@@ -34,12 +39,14 @@ async def related(
     newest_first: bool = False,
 ) -> list[Node]:
     """Return the nodes at the other end of a node's edges of one type, of these kinds."""
-    found = await edges(info, urn, [edge_type], incoming=incoming)
+    limit = MAX_RELATED if first is None else max(min(first, MAX_RELATED), 0)
+    # Newest-first pages without a kind filter are cut by the store (a job's runs can be millions).
+    cut = limit if newest_first and kinds is None else None
+    found = await edges(info, urn, [edge_type], incoming=incoming, newest=cut)
     ends = [((e.src if incoming else e.dst), e.first_seen) for e in found]
     if kinds is not None:
         ends = [(u, t) for u, t in ends if parse_key(u).kind in kinds]
     ends.sort(key=(lambda p: (-p[1], p[0])) if newest_first else (lambda p: p[0]))
-    limit = MAX_RELATED if first is None else max(min(first, MAX_RELATED), 0)
     return await load_nodes(info, list(dict.fromkeys(u for u, _ in ends))[:limit])
 
 

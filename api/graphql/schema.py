@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql import datasets, features, models, prompts, restricted, runs, traversals
+from api.graphql.audit import AUDIT_TRAIL, AuditResult
 from api.graphql.context import LineageContext
 from api.graphql.errors import DeadlineExceeded, InvalidArgument, NoPath, NotFound, invalid
 from api.graphql.limits import limits
@@ -36,6 +37,8 @@ PathResult = Annotated[Path | NoPath | NotFound | InvalidArgument | DeadlineExce
 
 @strawberry.type
 class Query:
+    audit_trail: AuditResult = AUDIT_TRAIL
+
     @strawberry.field(description="One node by its id (a URN, or a Marquez-style id).")
     async def node(self, info: Info[LineageContext, None], id: strawberry.ID) -> NodeResult:
         try:

@@ -129,6 +129,19 @@ EDGES_OUT = f"""
 UNWIND $urns AS u MATCH (a:Node {{urn: u}})-[r]->(:Node) WHERE type(r) IN $types
 RETURN {FULL_EDGE}
 """
+# The same, only the newest few per node (a job's latest runs): Neo4j keeps the rest to itself.
+NEWEST_EDGES_IN = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r]-(b:Node) WHERE type(r) IN $types
+WITH u, r ORDER BY r.first_seen DESC, b.urn
+WITH u, collect(r)[..$newest] AS newest UNWIND newest AS r
+RETURN {FULL_EDGE}
+"""
+NEWEST_EDGES_OUT = f"""
+UNWIND $urns AS u MATCH (a:Node {{urn: u}})-[r]->(b:Node) WHERE type(r) IN $types
+WITH u, r ORDER BY r.first_seen DESC, b.urn
+WITH u, collect(r)[..$newest] AS newest UNWIND newest AS r
+RETURN {FULL_EDGE}
+"""
 SEARCH = """
 MATCH (n:Node) WHERE n.search CONTAINS $needle AND ($kinds IS NULL OR n.kind IN $kinds)
 RETURN n.urn AS urn

@@ -291,11 +291,16 @@ class Neo4jStore:
         nodes, _ = await self.hydrate(urns, ())
         return nodes
 
-    async def edges_of(self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool) -> list[EdgeRecord]:
+    async def edges_of(
+        self, urns: Collection[str], types: Collection[EdgeType], *, incoming: bool, newest: int | None = None
+    ) -> list[EdgeRecord]:
         """Return the edges of these types into (incoming) or out of these nodes."""
-        statement = cypher.EDGES_IN if incoming else cypher.EDGES_OUT
-        rows = await self._read(statement, urns=list(dict.fromkeys(urns)), types=[str(t) for t in types])
-        return [edge_from_row(r) for r in rows]
+        if newest is None:
+            statement = cypher.EDGES_IN if incoming else cypher.EDGES_OUT
+        else:
+            statement = cypher.NEWEST_EDGES_IN if incoming else cypher.NEWEST_EDGES_OUT
+        params = {"urns": list(dict.fromkeys(urns)), "types": [str(t) for t in types], "newest": max(newest or 0, 0)}
+        return [edge_from_row(r) for r in await self._read(statement, **params)]
 
     async def search(
         self, text: str, kinds: Collection[Kind] | None = None, limit: int = 20, offset: int = 0

@@ -1,0 +1,284 @@
+"""GraphQL benchmark: trace-back and impact over HTTP beside the same store call in process.
+
+For each size, in one run:
+1. load the seeded estate into an embedded store (benchmarks/store_bench.py's loader; ``--keep`` reuses it);
+2. in process: time ``store.lineage`` (the floor), then the same query through the GraphQL schema
+   without HTTP (``schema.execute``), so the overhead splits into GraphQL execution and HTTP;
+3. start a real ``lineage serve`` process on loopback and time the same queries over HTTP, one
+   client at a time (p50/p95), then 32 concurrent clients for a fixed time (throughput, p99).
+
+Trace-back: random answers, upstream, ≤ 10 hops, first page of 100. Impact: the support_tickets
+source table, downstream, ≤ 30 hops, counts by kind plus the first page of 100.
+
+    python -m benchmarks.graphql_bench --nodes 100000 [--clients 32 --seconds 15 --keep /tmp/bench-100k]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.graphql.context import LineageContext
+from api.graphql.schema import schema
+from api.settings import Settings
+from benchmarks.store_bench import load
+from graph.keys import parse_key
+from graph.memory import MemoryStore
+from graph.query import Direction, LineageQuery
+
+PAGE = """
+  ... on Lineage {
+    total isPartial countsByKind { kind count }
+    nodes { distance resolution node { id kind name version } }
+    edges { source target type }
+    pageInfo { hasNextPage endCursor }
+  }
+  ... on DeadlineExceeded { message }
+"""
+TRACE_BACK = "query ($id: ID!) { traceBack(id: $id, maxHops: 10, first: 100) {" + PAGE + "} }"
+IMPACT = "query ($id: ID!) { impact(id: $id, maxHops: 30, first: 100) {" + PAGE + "} }"
+DEADLINE = 120.0  # seconds: the benchmark measures, the deadline must not cut it
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Return the q-quantile of samples (nearest rank)."""
+    ordered = sorted(samples)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Return p50/p95/p99 in milliseconds."""
+    return {
+        "p50_ms": statistics.median(samples) * 1e3,
+        "p95_ms": percentile(samples, 0.95) * 1e3,
+        "p99_ms": percentile(samples, 0.99) * 1e3,
+    }
+
+
+async def timed(call: Callable[[], Awaitable[Any]], repeat: int = 1) -> list[float]:
+    """Return the wall time of each of ``repeat`` calls."""
+    took = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        await call()
+        took.append(time.perf_counter() - t)
+    return took
+
+
+def starts(folder: Path, samples: int) -> tuple[list[str], str]:
+    """Return the trace-back starts (random answers) and the impact start (a source table)."""
+    landmarks = json.loads((folder / "landmarks.json").read_text())
+    store = MemoryStore(folder)
+    answers = sorted(u for u in store.graph if u.startswith("urn:lineage:output:support-rag:"))
+    asyncio.run(store.close())
+    return random.Random(1).sample(answers, k=min(samples, len(answers))), landmarks["source_table"]
+
+
+def in_process(folder: Path, answers: list[str], source: str, impacts: int) -> dict[str, Any]:
+    """Time the store call and the GraphQL execution without HTTP, on the same store."""
+
+    async def go() -> dict[str, Any]:
+        store = MemoryStore(folder)
+        settings = Settings(data_dir=folder, query_deadline_seconds=DEADLINE)
+
+        def execute(query: str, urn: str) -> Callable[[], Awaitable[Any]]:
+            async def run() -> None:
+                result = await schema.execute(
+                    query, variable_values={"id": urn}, context_value=LineageContext(store, settings)
+                )
+                assert not result.errors, result.errors
+
+            return run
+
+        def call(urn: str, direction: Direction, hops: int) -> Callable[[], Awaitable[Any]]:
+            async def run() -> None:
+                query = LineageQuery(parse_key(urn), direction, max_hops=hops, limit=100, deadline=DEADLINE)
+                await store.lineage(query)
+
+            return run
+
+        try:
+            await timed(call(answers[0], Direction.UPSTREAM, 10), 5)  # warm caches and code paths
+            await timed(execute(TRACE_BACK, answers[0]), 5)
+            trace, trace_gql = [], []
+            for urn in answers:
+                trace += await timed(call(urn, Direction.UPSTREAM, 10))
+                trace_gql += await timed(execute(TRACE_BACK, urn))
+            impact = await timed(call(source, Direction.DOWNSTREAM, 30), impacts)
+            impact_gql = await timed(execute(IMPACT, source), impacts)
+            return {"trace": trace, "trace_gql": trace_gql, "impact": impact, "impact_gql": impact_gql}
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+class Service:
+    """A real `lineage serve` process on a loopback port (started and stopped by us)."""
+
+    def __init__(self, folder: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, LINEAGE_QUERY_DEADLINE_SECONDS=str(DEADLINE))
+        command = [sys.executable, "-m", "api.cli", "serve", "--data", str(folder), "--port", str(self.port)]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def __enter__(self) -> str:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "serve died")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self.url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        msg = "lineage serve did not become ready"
+        raise RuntimeError(msg)
+
+    def __exit__(self, *_: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+async def post(client: httpx.AsyncClient, url: str, query: str, urn: str) -> None:
+    """Send one GraphQL query and check it answered a page."""
+    answer = await client.post(f"{url}/graphql", json={"query": query, "variables": {"id": urn}})
+    body = answer.json()
+    assert answer.status_code == 200 and "errors" not in body, body
+    assert "total" in next(iter(body["data"].values())), body
+
+
+def over_http(url: str, answers: list[str], source: str, impacts: int) -> dict[str, list[float]]:
+    """Time the same queries over HTTP, one client at a time."""
+
+    async def go() -> dict[str, list[float]]:
+        async with httpx.AsyncClient(timeout=DEADLINE) as client:
+            for urn in answers[:5]:
+                await post(client, url, TRACE_BACK, urn)  # warm up
+            trace = []
+            for urn in answers:
+                trace += await timed(lambda urn=urn: post(client, url, TRACE_BACK, urn))  # type: ignore[misc]
+            impact = await timed(lambda: post(client, url, IMPACT, source), impacts)
+            return {"trace_http": trace, "impact_http": impact}
+
+    return asyncio.run(go())
+
+
+def concurrent(url: str, answers: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """Run ``clients`` concurrent trace-back clients for ``seconds``; return throughput and latency."""
+
+    async def go() -> list[float]:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(timeout=DEADLINE, limits=limits) as client:
+            stop = time.monotonic() + seconds
+
+            async def worker(offset: int) -> list[float]:
+                mine, i = [], offset
+                while time.monotonic() < stop:
+                    t = time.perf_counter()
+                    await post(client, url, TRACE_BACK, answers[i % len(answers)])
+                    mine.append(time.perf_counter() - t)
+                    i += clients
+                return mine
+
+            results = await asyncio.gather(*(worker(n) for n in range(clients)))
+        return [x for r in results for x in r]
+
+    t = time.perf_counter()
+    latencies = asyncio.run(go())
+    elapsed = time.perf_counter() - t
+    return {"clients": clients, "requests": len(latencies), "per_s": len(latencies) / elapsed, **summary(latencies)}
+
+
+def run_size(nodes: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Load (or reuse) one size and measure it."""
+    folder = args.keep or Path(tempfile.mkdtemp(prefix=f"gqlbench-{nodes}-"))
+    done = folder / "loaded.json"
+    try:
+        if done.exists():
+            loaded = json.loads(done.read_text())
+        else:
+            loaded = load(nodes, folder)
+            done.write_text(json.dumps(loaded))
+        answers, source = starts(folder, args.samples)
+        local = in_process(folder, answers, source, args.impacts)
+        with Service(folder) as url:
+            remote = over_http(url, answers, source, args.impacts)
+            load_test = concurrent(url, answers, args.clients, args.seconds)
+        row: dict[str, Any] = {"nodes": loaded["nodes"], "edges": loaded["edges"]}
+        for name, samples in {**local, **remote}.items():
+            row[name] = summary(samples)
+        row["concurrent"] = load_test
+        return row
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Return the Markdown table of the results."""
+    lines = [
+        "| nodes | query | store call p50 / p95 ms | GraphQL in process p50 / p95 ms | GraphQL over HTTP p50 / p95 ms "
+        "| HTTP ÷ store (p50 / p95) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for name, label in (("trace", "trace-back"), ("impact", "impact")):
+            base, gql, http = r[name], r[f"{name}_gql"], r[f"{name}_http"]
+            lines.append(
+                f"| {r['nodes']:,} | {label} | {base['p50_ms']:.2f} / {base['p95_ms']:.2f} | "
+                f"{gql['p50_ms']:.2f} / {gql['p95_ms']:.2f} | {http['p50_ms']:.2f} / {http['p95_ms']:.2f} | "
+                f"{http['p50_ms'] / base['p50_ms']:.2f}× / {http['p95_ms'] / base['p95_ms']:.2f}× |"
+            )
+    lines += [
+        "",
+        "| nodes | concurrent clients | requests | trace-backs/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        c = r["concurrent"]
+        lines.append(
+            f"| {r['nodes']:,} | {c['clients']} | {c['requests']:,} | {c['per_s']:.0f} | "
+            f"{c['p50_ms']:.1f} | {c['p99_ms']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, nargs="*", default=[100_000])
+    parser.add_argument("--samples", type=int, default=200, help="Trace-back starts (random answers).")
+    parser.add_argument("--impacts", type=int, default=5, help="Repetitions of the impact query.")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15.0, help="Length of the concurrent run.")
+    parser.add_argument("--keep", type=Path, help="Keep the loaded store here (one size); reuse it if present.")
+    args = parser.parse_args()
+    rows = []
+    for n in args.nodes:
+        row = run_size(n, args)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
