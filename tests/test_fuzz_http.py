@@ -21,18 +21,9 @@ from hypothesis import strategies as st
 from api.app import create_app
 from api.settings import Settings
 from graph.memory import MemoryStore
+from tests.corpus import corpus
 
-
-def _corpus() -> Path:
-    """Return shared/corpus beside the clone (CI) or above the worktree (a helper's checkout)."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "corpus").is_dir():
-            return parent / "shared" / "corpus"
-    msg = "shared/corpus not found beside the repository"
-    raise FileNotFoundError(msg)
-
-
-EVENT = orjson.loads((_corpus() / "openlineage/spec/tests/example_full_event.json").read_bytes())
+EVENT = orjson.loads((corpus() / "openlineage/spec/tests/example_full_event.json").read_bytes())
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
