@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from strawberry.fastapi import GraphQLRouter
 
 from api.auth import AuthMiddleware, is_loopback
 from api.body_limit import BodyLimitMiddleware
 from api.graphql.context import LineageContext
+from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
 from api.metered_store import MeteredStore
 from api.metrics import Metrics
@@ -68,7 +68,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(openlineage.router)
     app.include_router(marquez.router)
     app.include_router(audit.router)
-    app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
+    app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     app.add_exception_handler(UnicodeDecodeError, _undecodable)
     # Outermost last: request id and timing wrap auth, which wraps rate limits, which wrap the body limit.

@@ -2,10 +2,11 @@
 
 For each size, in one run:
 1. load the seeded estate into an embedded store (benchmarks/store_bench.py's loader; ``--keep`` reuses it);
-2. in process: time ``store.lineage`` (the floor), then the same query through the GraphQL schema
-   without HTTP (``schema.execute``), so the overhead splits into GraphQL execution and HTTP;
-3. start a real ``lineage serve`` process on loopback and time the same queries over HTTP, one
-   client at a time (p50/p95), then 32 concurrent clients for a fixed time (throughput, p99).
+2. start a real ``lineage serve`` process on the same files, on loopback;
+3. time each query three ways, one after the other for each start so a busy machine slows all
+   alike: ``store.lineage`` in process (the floor), the same query through the GraphQL schema in
+   process (``schema.execute``, no HTTP), and over HTTP to the server (one client, p50/p95);
+4. then 32 concurrent clients against the server for a fixed time (throughput, p99).
 
 Trace-back: random answers, upstream, ≤ 10 hops, first page of 100. Impact: the support_tickets
 source table, downstream, ≤ 30 hops, counts by kind plus the first page of 100.
@@ -89,41 +90,41 @@ def starts(folder: Path, samples: int) -> tuple[list[str], str]:
     return random.Random(1).sample(answers, k=min(samples, len(answers))), landmarks["source_table"]
 
 
-def in_process(folder: Path, answers: list[str], source: str, impacts: int) -> dict[str, Any]:
-    """Time the store call and the GraphQL execution without HTTP, on the same store."""
+def measure(folder: Path, url: str, answers: list[str], source: str, impacts: int) -> dict[str, list[float]]:
+    """Time each query three ways, interleaved so a busy machine slows all three alike.
 
-    async def go() -> dict[str, Any]:
+    The store call and the GraphQL execution without HTTP run here, on the same store files;
+    the HTTP request goes to the `lineage serve` process.
+    """
+
+    async def go() -> dict[str, list[float]]:
         store = MemoryStore(folder)
         settings = Settings(data_dir=folder, query_deadline_seconds=DEADLINE)
+        found: dict[str, list[float]] = {}
 
-        def execute(query: str, urn: str) -> Callable[[], Awaitable[Any]]:
-            async def run() -> None:
-                result = await schema.execute(
-                    query, variable_values={"id": urn}, context_value=LineageContext(store, settings)
-                )
+        async def three(name: str, query: str, urn: str, direction: Direction, hops: int) -> None:
+            lineage = LineageQuery(parse_key(urn), direction, max_hops=hops, limit=100, deadline=DEADLINE)
+            found.setdefault(name, []).extend(await timed(lambda: store.lineage(lineage)))
+
+            async def execute() -> None:
+                context = LineageContext(store, settings)
+                result = await schema.execute(query, variable_values={"id": urn}, context_value=context)
                 assert not result.errors, result.errors
 
-            return run
-
-        def call(urn: str, direction: Direction, hops: int) -> Callable[[], Awaitable[Any]]:
-            async def run() -> None:
-                query = LineageQuery(parse_key(urn), direction, max_hops=hops, limit=100, deadline=DEADLINE)
-                await store.lineage(query)
-
-            return run
+            found.setdefault(f"{name}_gql", []).extend(await timed(execute))
+            found.setdefault(f"{name}_http", []).extend(await timed(lambda: post(client, url, query, urn)))
 
         try:
-            await timed(call(answers[0], Direction.UPSTREAM, 10), 5)  # warm caches and code paths
-            await timed(execute(TRACE_BACK, answers[0]), 5)
-            trace, trace_gql = [], []
-            for urn in answers:
-                trace += await timed(call(urn, Direction.UPSTREAM, 10))
-                trace_gql += await timed(execute(TRACE_BACK, urn))
-            impact = await timed(call(source, Direction.DOWNSTREAM, 30), impacts)
-            impact_gql = await timed(execute(IMPACT, source), impacts)
-            return {"trace": trace, "trace_gql": trace_gql, "impact": impact, "impact_gql": impact_gql}
+            async with httpx.AsyncClient(timeout=DEADLINE) as client:
+                for urn in answers[:5]:  # warm caches and code paths on both sides
+                    await three("warm", TRACE_BACK, urn, Direction.UPSTREAM, 10)
+                for urn in answers:
+                    await three("trace", TRACE_BACK, urn, Direction.UPSTREAM, 10)
+                for _ in range(impacts):
+                    await three("impact", IMPACT, source, Direction.DOWNSTREAM, 30)
         finally:
             await store.close()
+        return {k: v for k, v in found.items() if not k.startswith("warm")}
 
     return asyncio.run(go())
 
@@ -167,22 +168,6 @@ async def post(client: httpx.AsyncClient, url: str, query: str, urn: str) -> Non
     assert "total" in next(iter(body["data"].values())), body
 
 
-def over_http(url: str, answers: list[str], source: str, impacts: int) -> dict[str, list[float]]:
-    """Time the same queries over HTTP, one client at a time."""
-
-    async def go() -> dict[str, list[float]]:
-        async with httpx.AsyncClient(timeout=DEADLINE) as client:
-            for urn in answers[:5]:
-                await post(client, url, TRACE_BACK, urn)  # warm up
-            trace = []
-            for urn in answers:
-                trace += await timed(lambda urn=urn: post(client, url, TRACE_BACK, urn))  # type: ignore[misc]
-            impact = await timed(lambda: post(client, url, IMPACT, source), impacts)
-            return {"trace_http": trace, "impact_http": impact}
-
-    return asyncio.run(go())
-
-
 def concurrent(url: str, answers: list[str], clients: int, seconds: float) -> dict[str, Any]:
     """Run ``clients`` concurrent trace-back clients for ``seconds``; return throughput and latency."""
 
@@ -220,12 +205,11 @@ def run_size(nodes: int, args: argparse.Namespace) -> dict[str, Any]:
             loaded = load(nodes, folder)
             done.write_text(json.dumps(loaded))
         answers, source = starts(folder, args.samples)
-        local = in_process(folder, answers, source, args.impacts)
         with Service(folder) as url:
-            remote = over_http(url, answers, source, args.impacts)
+            timings = measure(folder, url, answers, source, args.impacts)
             load_test = concurrent(url, answers, args.clients, args.seconds)
         row: dict[str, Any] = {"nodes": loaded["nodes"], "edges": loaded["edges"]}
-        for name, samples in {**local, **remote}.items():
+        for name, samples in timings.items():
             row[name] = summary(samples)
         row["concurrent"] = load_test
         return row

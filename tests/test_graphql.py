@@ -17,7 +17,7 @@ import pytest
 
 from api.app import create_app
 from api.graphql.export import SCHEMA_FILE, sdl
-from api.graphql.limits import MAX_ALIASES, MAX_DEPTH
+from api.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TRAVERSALS
 from api.graphql.paging import MAX_PAGE, cursor
 from api.settings import Settings
 from graph.keys import Kind, NodeKey, parse_key
@@ -346,6 +346,27 @@ async def test_lineage_both_is_upstream_and_downstream_together(client: httpx.As
     assert both == up | down and up & down == {mart} and len(up) > 1 and len(down) > 1
 
 
+async def test_as_of_and_windows_see_the_graph_as_it_was(client: httpx.AsyncClient, estate: Estate) -> None:
+    query = """
+    query ($id: ID!, $asOf: DateTime, $since: DateTime, $until: DateTime) {
+      lineage(id: $id, direction: DOWNSTREAM, maxHops: 3, asOf: $asOf, since: $since, until: $until) {
+        __typename ... on Lineage { total nodes { node { id } } } ... on InvalidArgument { field message }
+      }
+    }
+    """
+    index = estate.landmarks["index"]
+    before_builds = (estate.start + timedelta(hours=2)).isoformat()
+    early = (await ask(client, query, id=index, asOf=before_builds))["lineage"]
+    assert early["total"] == 1  # the first build is at 04:00 on day 0: nothing was built or answered yet
+    later = (await ask(client, query, id=index, asOf=(estate.start + timedelta(days=1)).isoformat()))["lineage"]
+    builds = set(estate.landmarks["index_builds"].split(","))
+    assert {n["node"]["id"] for n in later["nodes"]} & builds == {sorted(builds)[0]}  # only day 0's build
+    both = (await ask(client, query, id=index, asOf=before_builds, since=before_builds))["lineage"]
+    assert (both["__typename"], both["field"]) == ("InvalidArgument", "asOf")
+    backwards = await ask(client, query, id=index, since=before_builds, until=estate.start.isoformat())
+    assert backwards["lineage"]["field"] == "since"
+
+
 async def test_lineage_failures_are_typed(client: httpx.AsyncClient, estate: Estate) -> None:
     missing = (await ask(client, TRACE_BACK, id="urn:lineage:dataset:a:b"))["traceBack"]
     assert missing["__typename"] == "NotFound"
@@ -456,6 +477,31 @@ async def test_abusive_queries_are_refused_before_they_run(client: httpx.AsyncCl
     assert "token" in (await refused(client, tokens)).lower()
     big = '{ search(text: "x", first: 100000) { totalCount } }'
     assert "first: 100000 is outside 0..1000" in await refused(client, big)
+    traversals = "{ " + " ".join(f'a{i}: search(text: "x") {{ totalCount }}' for i in range(MAX_TRAVERSALS + 1)) + " }"
+    assert f"at most {MAX_TRAVERSALS} (lineage, traceBack, impact, path, search) per request" in await refused(
+        client, traversals
+    )
+
+
+NESTED = """
+query ($id: ID!, $first: Int, $runs: Int) {
+  impact(id: $id, first: $first) { ... on Lineage { nodes { node { id ... on Job { runs(first: $runs) { id
+    job { runs(first: $runs) { id evidence { raw } } } } } } } } }
+}
+"""
+
+
+async def test_nested_pages_that_multiply_are_refused_before_any_resolver_runs(
+    estate_store: LineageStore, estate: Estate, tmp_path: Path
+) -> None:
+    counting = CountingStore(estate_store)
+    async with client_for(counting, tmp_path) as c:  # type: ignore[arg-type]
+        message = await refused(c, NESTED, id=estate.landmarks["source_table"], first=1000, runs=1000)
+        assert "over the limit of 100,000" in message and "ask smaller pages" in message
+        assert counting.calls == {}, "refused before the store was asked anything"
+        # the same document with small pages is fine (variables decide the estimate)
+        small = (await ask(c, NESTED, id=estate.landmarks["source_table"], first=20, runs=3))["impact"]
+    assert len(small["nodes"]) == 20
 
 
 class CountingStore:
