@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from api.auth import AuthMiddleware, is_loopback
 from api.body_limit import BodyLimitMiddleware
 from api.graphql.context import LineageContext
-from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
+from api.graphql_request import CheckedRouter
 from api.metered_store import MeteredStore
 from api.metrics import Metrics
 from api.observability import ObservabilityMiddleware
@@ -68,7 +68,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(openlineage.router)
     app.include_router(marquez.router)
     app.include_router(audit.router)
-    app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
+    app.include_router(CheckedRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     app.add_exception_handler(UnicodeDecodeError, _undecodable)
     # Outermost last: request id and timing wrap auth, which wraps rate limits, which wrap the body limit.
