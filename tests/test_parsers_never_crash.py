@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,10 +12,9 @@ from hypothesis import strategies as st
 from graph.errors import InvalidInput
 from ingest import native, openlineage
 from ingest.intake import canonical_json
+from tests.corpus import corpus
 
-EVENT = orjson.loads(
-    (Path(__file__).resolve().parents[2] / "shared/corpus/openlineage/spec/tests/example_full_event.json").read_bytes()
-)
+EVENT = orjson.loads((corpus() / "openlineage/spec/tests/example_full_event.json").read_bytes())
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
