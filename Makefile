@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step they run.
-.PHONY: setup demo serve test lint bench schema screenshots
+.PHONY: setup demo serve test lint bench schema screenshots load
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +18,9 @@ lint: setup
 
 bench: setup
 	.venv/bin/python -m benchmarks.store_bench --nodes 10000 100000 1000000
+
+load: setup
+	.venv/bin/python -m benchmarks.load_test --seconds 60
 
 schema: setup
 	.venv/bin/python -m api.graphql.export

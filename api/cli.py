@@ -18,8 +18,11 @@ from rich.tree import Tree
 
 from api.app import create_app
 from api.audit_formats import get_format
+from api.auth import is_loopback
+from api.logs import configure_logging
 from api.settings import Settings
 from api.stores import describe, open_store
+from api.tokens import Scope, TokenStore
 from graph.audit import AuditTrail, Recheck, audit_trail, recheck
 from graph.errors import LineageError
 from graph.journal import ChainReport
@@ -37,10 +40,12 @@ from ingest.intake import SOURCES, intake, project
 app = typer.Typer(help="lineage-graph: one lineage graph for tables, features, models, prompts and answers.")
 query_app = typer.Typer(help="Ask the graph: upstream, downstream, path.")
 neo4j_app = typer.Typer(help="A local Neo4j for development (no Docker needed): fetch, start, stop.")
+token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.")
 ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin).")
 app.add_typer(query_app, name="query")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -112,8 +117,15 @@ def serve(
         console.print(f"demo estate: {added} new events" if added else "demo estate: already loaded")
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold green]lineage-graph[/] serving {describe(settings)} at [link={url}]{url}[/]")
-    console.print(f"  GraphQL: {url}/graphql   health: {url}/healthz")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    console.print(f"  GraphQL: {url}/graphql   health: {url}/healthz   metrics: {url}/metrics")
+    tokens = TokenStore(settings.data_dir / "tokens.sqlite")
+    if not is_loopback(settings.host) or tokens.any():
+        console.print("  auth: on (Authorization: Bearer <token>; lineage token create --scope ...)")
+    else:
+        console.print("  auth: off (loopback and no tokens yet)")
+    tokens.close()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -490,6 +502,66 @@ def neo4j_stop() -> None:
     """Stop the local Neo4j started with `lineage neo4j start`."""
     stopped = stop_from_state(NEO4J_STATE)
     console.print("Neo4j stopped" if stopped else "no local Neo4j was running")
+
+
+def _tokens(data: Path | None) -> TokenStore:
+    return TokenStore(_settings(data).data_dir / "tokens.sqlite")
+
+
+@token_app.command("create")
+def token_create(
+    scope: Annotated[list[Scope], typer.Option("--scope", help="ingest, read or admin (repeatable).")],
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", help="Limit reads to namespaces with this prefix (repeatable).")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="Who or what the token is for.")] = "",
+    data: DataOpt = None,
+) -> None:
+    """Create a token and print it once; only its hash is kept."""
+    store = _tokens(data)
+    try:
+        secret, token = store.create(set(scope), namespace or None, name)
+    finally:
+        store.close()
+    err.print(f"token {token.id} ({', '.join(sorted(token.scopes))}) created; it is shown once:")
+    print(secret)  # stdout on its own, so scripts can capture it
+
+
+@token_app.command("list")
+def token_list(data: DataOpt = None) -> None:
+    """List tokens (never their secrets)."""
+    store = _tokens(data)
+    try:
+        tokens = store.list()
+    finally:
+        store.close()
+    if not tokens:
+        console.print("no tokens (auth is off on loopback)")
+        return
+    for t in tokens:
+        state = f"[red]revoked {iso(t.revoked_at)}[/]" if t.revoked_at else "[green]live[/]"
+        spaces = ", ".join(t.namespaces) if t.namespaces else "all namespaces"
+        console.print(
+            f"{t.id}  {t.name or '-'}  {','.join(sorted(t.scopes))}  {spaces}  created {iso(t.created_at)}  {state}",
+            highlight=False,
+        )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The id `lineage token list` shows.")],
+    data: DataOpt = None,
+) -> None:
+    """Revoke a token; requests with it are refused from the next one on."""
+    store = _tokens(data)
+    try:
+        revoked = store.revoke(token_id)
+    finally:
+        store.close()
+    if not revoked:
+        err.print(f"[red]error:[/] no live token {token_id}")
+        raise typer.Exit(1)
+    console.print(f"token {token_id} revoked")
 
 
 def _local(work: Callable[[], T]) -> T:

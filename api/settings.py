@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # LLM traces: prompt, answer and document text is kept as sha256 + length unless this is set.
     keep_llm_text: bool = False
+    # Per caller (token, or address when auth is off), per process: a token bucket. 0 turns it off.
+    rate_limit_per_second: float = Field(50.0, ge=0)
+    rate_limit_burst: int = Field(100, ge=1)
     # Neo4j: the production store. Unset, the embedded store under data_dir is used.
     neo4j_uri: str | None = None
     neo4j_user: str | None = None

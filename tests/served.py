@@ -28,12 +28,17 @@ def settings_for(backend: str, folder: Path, target: Neo4jTarget | None, **extra
     return Settings(data_dir=folder, **extra)  # type: ignore[arg-type]
 
 
+def free_port() -> int:
+    """Return a loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
 def serve(settings: Settings) -> Iterator[str]:
     """Run the app in a thread until the block ends; yield its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

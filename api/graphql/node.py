@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from api.graphql.context import LineageContext
 from api.graphql.evidence import Evidence, evidence_ids, load_evidence
+from api.restrict import is_placeholder
 from graph.keys import Kind
 from graph.records import NodeRecord
 from graph.timestamps import from_epoch
@@ -67,6 +68,10 @@ def node_types() -> list[type[Node]]:
 
 def as_node(record: NodeRecord) -> Node:
     """Return the GraphQL view of a stored node, typed by its kind."""
+    if is_placeholder(record.urn):
+        from api.graphql.restricted import Restricted  # a Node subclass: imported here, not at the top
+
+        return Restricted.of(record)
     key = record.key
     return _TYPES[key.kind](
         id=strawberry.ID(record.urn),

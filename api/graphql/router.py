@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # what strawberry raises and answers as a status
 from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
@@ -18,6 +19,14 @@ GRACE_SECONDS = 1.0
 
 class DeadlineRouter(GraphQLRouter[LineageContext, None]):
     """A GraphQLRouter that stops a request at its deadline (a traversal stops first, with its partial answer)."""
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Parse the body; refuse null and scalars with 400 (strawberry would call ``.get`` on them: a 500)."""
+        value: Any = super().decode_json(data)
+        if not isinstance(value, dict | list):
+            msg = "body: a GraphQL request is a JSON object with a query"
+            raise HTTPException(400, msg)
+        return value
 
     def encode_json(self, data: object) -> bytes:
         """Encode a response with orjson (several times faster than json for a page of nodes)."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 import strawberry
 from strawberry.types import Info
 
-from api.graphql import datasets, features, models, prompts, runs, traversals
+from api.graphql import datasets, features, models, prompts, restricted, runs, traversals
 from api.graphql.audit import AUDIT_TRAIL, AuditResult
 from api.graphql.context import LineageContext
 from api.graphql.errors import DeadlineExceeded, InvalidArgument, NoPath, NotFound, invalid
@@ -22,7 +22,7 @@ from api.graphql.search import SearchConnection
 from graph.errors import InvalidInput
 from graph.keys import parse_key
 
-_KIND_MODULES = (datasets, features, models, prompts, runs)  # importing them registers every kind's type
+_KIND_MODULES = (datasets, features, models, prompts, runs, restricted)  # importing them registers every type
 # A union holds object types only: every kind's type stands for Node (a client spreads `... on Node`).
 if TYPE_CHECKING:
     NodeResult = Node | NotFound | InvalidArgument

@@ -9,13 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.body import read_body
+from api.request_bodies import NATIVE_DOCUMENT, json_body
 from ingest import native
 from ingest.intake import intake
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 
-@router.post("/graph")
+@router.post(
+    "/graph", openapi_extra=json_body({"oneOf": [NATIVE_DOCUMENT, {"type": "array", "items": NATIVE_DOCUMENT}]})
+)
 async def ingest_graph(request: Request) -> JSONResponse:
     """Accept native documents; answer per document, 400 when a single one is refused."""
     raw = await read_body(request)

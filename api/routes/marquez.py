@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api import marquez
+from api.restrict import request_store
 from api.settings import Settings
 from graph.errors import InvalidInput, NodeNotFound
 from graph.keys import parse_key
@@ -30,7 +31,7 @@ async def lineage(
     try:
         key, steps = parse_key(_required(node_id)), _depth(depth)
         async with asyncio.timeout(settings.query_deadline_seconds):
-            return await marquez.lineage(request.app.state.store, key, steps)
+            return await marquez.lineage(request_store(request), key, steps)
     except InvalidInput as e:
         return JSONResponse({"code": 400, "message": str(e)}, status_code=400)
     except NodeNotFound as e:

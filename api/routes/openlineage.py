@@ -14,13 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.body import read_body
+from api.request_bodies import OPENLINEAGE_EVENT, json_body
 from ingest.intake import intake
 
 SOURCE = "openlineage"
 router = APIRouter(prefix="/api/v1", tags=["openlineage"])
 
 
-@router.post("/lineage")
+@router.post("/lineage", openapi_extra=json_body(OPENLINEAGE_EVENT))
 async def post_event(request: Request) -> JSONResponse:
     """Accept one event: 200 once it is journaled, 400 naming what is wrong otherwise."""
     raw = await read_body(request)
@@ -31,7 +32,7 @@ async def post_event(request: Request) -> JSONResponse:
     return JSONResponse({"status": outcome.status, "id": outcome.id})
 
 
-@router.post("/lineage/batch")
+@router.post("/lineage/batch", openapi_extra=json_body({"type": "array", "items": OPENLINEAGE_EVENT}))
 async def post_batch(request: Request) -> JSONResponse:
     """Accept an array of events; refused ones are listed, the rest are journaled together."""
     raw = await read_body(request)
