@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +14,8 @@ from strawberry.fastapi import GraphQLRouter
 
 from api.graphql.context import LineageContext
 from api.graphql.schema import schema
-from api.routes import graph_ingest, health, openlineage
+from api.mlflow_poller import poll_mlflow
+from api.routes import graph_ingest, health, mlflow_webhooks, openlineage
 from api.settings import Settings
 from api.stores import open_store
 from graph.errors import InvalidInput, LineageError, NodeNotFound, QueryDeadlineExceeded, StoreUnavailable
@@ -29,9 +32,17 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
         app.state.store = await open_store(settings) if owned else store
+        app.state.mlflow_reports = []
+        poller = None
+        if settings.mlflow_poll_seconds and settings.mlflow_tracking_uri:
+            poller = asyncio.create_task(poll_mlflow(app.state.store, settings, app.state.mlflow_reports))
         try:
             yield
         finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
             if owned:
                 await app.state.store.close()
 
@@ -46,6 +57,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(health.router)
     app.include_router(graph_ingest.router)
     app.include_router(openlineage.router)
+    app.include_router(mlflow_webhooks.router)
     app.include_router(GraphQLRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     return app
