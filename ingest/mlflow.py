@@ -10,7 +10,8 @@ replay re-derives the same graph without calling MLflow (ingest/mlflow_rest.py r
                  "versions": [{"version", "creation_timestamp", "last_updated_timestamp",
                                "description", "source", "run_id", "status", "tags": {},
                                "logged_model": {...} | null, "run": {...} | null}]}],
-     "aliases_observed_at": ms | null,  # a reconcile saw aliases move with no webhook for it
+     "alias_moves": [{"kind", "name", "aliases", "removed", "versions"}],  # a reconcile saw aliases
+     "observed_at": ms,                                                     # move with no webhook
      "gone": [{"kind": "Model"|"ModelVersion"|"Prompt"|"PromptVersion", "name", "version"?}],
      "gone_at": ms}
 
@@ -102,9 +103,13 @@ def to_delta(raw: str) -> GraphDelta:
     ns = _text(snapshot, "namespace", f"{at}/namespace")
     builder = DeltaBuilder()
     delivery = snapshot.get("delivery")
-    observed = snapshot.get("aliases_observed_at")
     for i, model in enumerate(_list(snapshot, "models", f"{at}/models")):
-        _model(builder, ns, snapshot, model, f"{at}/models/{i}", observed)
+        _model(builder, ns, snapshot, model, f"{at}/models/{i}")
+    moves = _list(snapshot, "alias_moves", f"{at}/alias_moves")
+    if moves:
+        observed = _ms(snapshot.get("observed_at"), f"{at}/observed_at")
+        for i, move in enumerate(moves):
+            _alias_moves(builder, ns, move, observed, f"{at}/alias_moves/{i}")
     if isinstance(delivery, dict):
         _alias_event(builder, ns, snapshot, delivery, f"{at}/delivery")
     gone_at = snapshot.get("gone_at")
@@ -127,7 +132,7 @@ def marker_to_delta(raw: str) -> GraphDelta:
 # -- registry objects -------------------------------------------------------------------------
 
 
-def _model(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Any, at: str, observed: Any) -> None:
+def _model(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Any, at: str) -> None:
     if not isinstance(doc, dict):
         msg = f"{at}: a registered model is an object"
         raise InvalidInput(msg, field=at)
@@ -148,19 +153,8 @@ def _model(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Any, at: str, ob
         "mlflow_created_at": created,
     }
     builder.node(entity, created, props, priority=revision)
-    versions = _list(doc, "versions", f"{at}/versions")
-    numbers = []
-    for j, version_doc in enumerate(versions):
-        number = _version(builder, ns, snapshot, entity, version_kind, version_doc, f"{at}/versions/{j}")
-        numbers.append(number)
-    if observed is not None:  # a reconcile saw the aliases differ from the graph: they moved at that time
-        t = _ms(observed, "/aliases_observed_at")
-        for alias, target in aliases.items():
-            _move_alias(builder, entity, version_kind, str(alias), str(target), numbers, t)
-        for alias in _list(snapshot, "aliases_removed", "/aliases_removed"):
-            for number in numbers:
-                ref = EdgeRef(entity, EdgeType.ALIAS, NodeKey(version_kind, ns, name, number), str(alias))
-                builder.close(ref, t, f"alias {alias} deleted")
+    for j, version_doc in enumerate(_list(doc, "versions", f"{at}/versions")):
+        _version(builder, ns, snapshot, entity, version_kind, version_doc, f"{at}/versions/{j}")
 
 
 def _version(
@@ -288,6 +282,28 @@ def _move_alias(
             builder.close(ref, t, f"alias {alias} moved to version {target}")
 
 
+def _alias_moves(builder: DeltaBuilder, ns: str, doc: Any, t: float, at: str) -> None:
+    """A reconcile saw aliases differ from the graph with no webhook for it: they moved when it looked."""
+    if not isinstance(doc, dict):
+        msg = f"{at}: must be an object"
+        raise InvalidInput(msg, field=at)
+    kind = Kind.parse(_text(doc, "kind", f"{at}/kind"), field=f"{at}/kind")
+    if kind not in (Kind.MODEL, Kind.PROMPT):
+        msg = f"{at}/kind: aliases belong to a Model or a Prompt"
+        raise InvalidInput(msg, field=f"{at}/kind")
+    entity = NodeKey(kind, ns, _text(doc, "name", f"{at}/name"))
+    version_kind = Kind.PROMPT_VERSION if kind is Kind.PROMPT else Kind.MODEL_VERSION
+    aliases = doc.get("aliases") or {}
+    versions = [str(v) for v in _list(doc, "versions", f"{at}/versions")]
+    builder.node(entity, t, {"aliases": aliases}, priority=int(t * 1000))
+    for alias, target in aliases.items():
+        _move_alias(builder, entity, version_kind, str(alias), str(target), versions, t)
+    for alias in _list(doc, "removed", f"{at}/removed"):
+        for number in versions:
+            ref = EdgeRef(entity, EdgeType.ALIAS, NodeKey(version_kind, ns, entity.name, number), str(alias))
+            builder.close(ref, t, f"alias {alias} deleted")
+
+
 def _alias_event(builder: DeltaBuilder, ns: str, snapshot: Json, delivery: Json, at: str) -> None:
     entity_kind = _ALIAS_ENTITIES.get(str(delivery.get("entity")))
     if entity_kind is None:
@@ -340,9 +356,6 @@ def _revision(doc: Json, snapshot: Json, at: str) -> int:
     delivery = snapshot.get("delivery")
     if isinstance(delivery, dict):
         revision = max(revision, int(_event_time(delivery, "/delivery") * 1000))
-    observed = snapshot.get("aliases_observed_at")
-    if isinstance(observed, int):
-        revision = max(revision, observed)
     return revision
 
 

@@ -2,8 +2,8 @@
 
 Each registered model (and each prompt) becomes one snapshot record; an object MLflow still has
 as it was reads back to the same text, so its record is a duplicate and nothing is journaled.
-Aliases are compared with what the graph holds: a move no webhook reported is recorded as seen
-at the reconcile's time. Models and versions the graph has but MLflow no longer lists (deleted,
+Aliases are compared with what the graph holds: moves no webhook reported are journaled as one
+more record, seen at the reconcile's time (MLflow keeps no alias history to say when). Models and versions the graph has but MLflow no longer lists (deleted,
 or renamed away) are closed at that time. It is a full reconcile, not a cursor: MLflow's search
 cannot list what changed since a time, and only a full listing shows what was deleted.
 """
@@ -48,17 +48,24 @@ async def reconcile(
     report.models = sum(1 for _, p in listed if not p)
     report.prompts = len(listed) - report.models
     raws: list[str] = []
+    moves: list[dict[str, object]] = []
     present: set[NodeKey] = set()
     for done, (name, is_prompt) in enumerate(listed, 1):
         doc = await reader.model(name, is_prompt=is_prompt)
         if doc is not None:
-            raws.append(await _model_record(store, reader, doc, t))
+            raws.append(canonical(reader.snapshot([doc])))
             entity = NodeKey(Kind.PROMPT if doc["is_prompt"] else Kind.MODEL, reader.namespace, doc["name"])
             version_kind = Kind.PROMPT_VERSION if doc["is_prompt"] else Kind.MODEL_VERSION
+            versions = [str(v["version"]) for v in doc["versions"]]
             present.add(entity)
-            present.update(NodeKey(version_kind, entity.namespace, entity.name, str(v["version"])) for v in doc["versions"])
+            present.update(NodeKey(version_kind, entity.namespace, entity.name, v) for v in versions)
+            move = await _alias_move(store, entity, doc["aliases"], versions)
+            if move is not None:
+                moves.append(move)
         if progress is not None:
             progress(done, len(listed))
+    if moves:
+        raws.append(canonical(reader.snapshot([], alias_moves=moves, observed_at=int(t * 1000))))
     gone = await _gone(store, reader.namespace, present, t)
     if gone:
         report.gone = [k.urn for k in gone]
@@ -72,21 +79,16 @@ async def reconcile(
     return report
 
 
-async def _model_record(store: LineageStore, reader: MlflowReader, doc: dict[str, object], t: float) -> str:
-    """Return the snapshot text of one model, saying when its aliases were seen to move, if they did."""
-    kind = Kind.PROMPT if doc["is_prompt"] else Kind.MODEL
-    entity = NodeKey(kind, reader.namespace, str(doc["name"]))
+async def _alias_move(
+    store: LineageStore, entity: NodeKey, current: dict[str, str], versions: list[str]
+) -> dict[str, object] | None:
+    """Return the aliases of a model when they differ from what the graph holds (a missed webhook), else None."""
     known = (await store.get([entity.urn])).get(entity.urn)
-    held = known.properties.get("aliases") if known is not None else None
-    current = doc["aliases"]
-    extra: dict[str, object] = {}
-    if current != (held or {}):
-        if current or held:
-            extra["aliases_observed_at"] = int(t * 1000)
-        removed = sorted(set(held or {}) - set(current))  # type: ignore[arg-type]
-        if removed:
-            extra["aliases_removed"] = removed
-    return canonical(reader.snapshot([doc], **extra))
+    held = (known.properties.get("aliases") if known is not None else None) or {}
+    if current == held:
+        return None
+    removed = sorted(set(held) - set(current))
+    return {"kind": entity.kind.value, "name": entity.name, "aliases": current, "removed": removed, "versions": versions}
 
 
 async def _gone(store: LineageStore, namespace: str, present: set[NodeKey], t: float) -> list[NodeKey]:
