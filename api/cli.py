@@ -29,8 +29,8 @@ from graph.store import LineageStore
 from graph.timestamps import iso, to_epoch
 from ingest import feast, native
 from ingest.estate import Estate, Plan
-from ingest.files import expand_paths, read_inputs
 from ingest.feast import registry_events
+from ingest.files import expand_paths, read_inputs
 from ingest.intake import SOURCES, intake, project
 from ingest.mlflow_reconcile import ReconcileReport, reconcile
 from ingest.mlflow_rest import MlflowReader, MlflowUnavailable
@@ -285,7 +285,9 @@ def ingest_mlflow(
     settings = _settings(data)
 
     async def work(store: LineageStore) -> ReconcileReport:
-        async with MlflowReader(tracking_uri, timeout=settings.mlflow_timeout_seconds, feast_project=feast_project) as r:
+        async with MlflowReader(
+            tracking_uri, timeout=settings.mlflow_timeout_seconds, feast_project=feast_project
+        ) as r:
             with _progress() as bar:
                 task = bar.add_task("read mlflow", total=None)
                 return await reconcile(store, r, lambda done, total: bar.update(task, completed=done, total=total))

@@ -28,7 +28,10 @@ async def poll_mlflow(store: LineageStore, settings: Settings, reports: list[Rec
                 del reports[:-10]
             if report.journaled or report.gone:
                 log.info(
-                    "MLflow reconcile: %d changed, %d unchanged, %d gone", report.journaled, report.unchanged, len(report.gone)
+                    "MLflow reconcile: %d changed, %d unchanged, %d gone",
+                    report.journaled,
+                    report.unchanged,
+                    len(report.gone),
                 )
         except (MlflowUnavailable, LineageError) as e:
             log.warning("MLflow reconcile failed, retrying in %.0f s: %s", settings.mlflow_poll_seconds, e)

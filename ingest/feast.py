@@ -36,7 +36,7 @@ def registry_events(repo: Path, namespace: str | None = None) -> list[str]:
     project = store.project
     collected: list[Any] = []
 
-    class Collecting(FeastOpenLineageClient):  # type: ignore[misc]  # feast is untyped
+    class Collecting(FeastOpenLineageClient):
         def emit(self, event: Any) -> bool:
             collected.append(event)
             return True

@@ -157,9 +157,7 @@ def _model(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Any, at: str) ->
         _version(builder, ns, snapshot, entity, version_kind, version_doc, f"{at}/versions/{j}")
 
 
-def _version(
-    builder: DeltaBuilder, ns: str, snapshot: Json, entity: NodeKey, kind: Kind, doc: Any, at: str
-) -> str:
+def _version(builder: DeltaBuilder, ns: str, snapshot: Json, entity: NodeKey, kind: Kind, doc: Any, at: str) -> str:
     if not isinstance(doc, dict):
         msg = f"{at}: a version is an object"
         raise InvalidInput(msg, field=at)
@@ -275,7 +273,9 @@ def _move_alias(
     builder: DeltaBuilder, entity: NodeKey, kind: Kind, alias: str, target: str, versions: list[str], t: float
 ) -> None:
     """Open the alias on ``target`` at ``t`` and close it on every other version then (order-free)."""
-    builder.edge(entity, EdgeType.ALIAS, NodeKey(kind, entity.namespace, entity.name, target), t, qualifier=alias, opens=True)
+    builder.edge(
+        entity, EdgeType.ALIAS, NodeKey(kind, entity.namespace, entity.name, target), t, qualifier=alias, opens=True
+    )
     for other in versions:
         if other != target:
             ref = EdgeRef(entity, EdgeType.ALIAS, NodeKey(kind, entity.namespace, entity.name, other), alias)

@@ -3,8 +3,9 @@
 Each registered model (and each prompt) becomes one snapshot record; an object MLflow still has
 as it was reads back to the same text, so its record is a duplicate and nothing is journaled.
 Aliases are compared with what the graph holds: moves no webhook reported are journaled as one
-more record, seen at the reconcile's time (MLflow keeps no alias history to say when). Models and versions the graph has but MLflow no longer lists (deleted,
-or renamed away) are closed at that time. It is a full reconcile, not a cursor: MLflow's search
+more record, seen at the reconcile's time (MLflow keeps no alias history to say when). Models
+and versions the graph has but MLflow no longer lists (deleted, or renamed away) are closed at
+that time. It is a full reconcile, not a cursor: MLflow's search
 cannot list what changed since a time, and only a full listing shows what was deleted.
 """
 
@@ -69,7 +70,9 @@ async def reconcile(
     gone = await _gone(store, reader.namespace, present, t)
     if gone:
         report.gone = [k.urn for k in gone]
-        entries = [{"kind": k.kind.value, "name": k.name, **({"version": k.version} if k.version else {})} for k in gone]
+        entries = [
+            {"kind": k.kind.value, "name": k.name, **({"version": k.version} if k.version else {})} for k in gone
+        ]
         raws.append(canonical(reader.snapshot([], gone=entries, gone_at=int(t * 1000))))
     if raws:
         outcome = await intake(store, SOURCE, raws, received_at=t)
@@ -88,7 +91,13 @@ async def _alias_move(
     if current == held:
         return None
     removed = sorted(set(held) - set(current))
-    return {"kind": entity.kind.value, "name": entity.name, "aliases": current, "removed": removed, "versions": versions}
+    return {
+        "kind": entity.kind.value,
+        "name": entity.name,
+        "aliases": current,
+        "removed": removed,
+        "versions": versions,
+    }
 
 
 async def _gone(store: LineageStore, namespace: str, present: set[NodeKey], t: float) -> list[NodeKey]:

@@ -117,9 +117,11 @@ def settings_for(tmp: Path, tracking_uri: str, **extra: object) -> Settings:
 async def served(settings: Settings, store: LineageStore) -> AsyncIterator[str]:
     """Serve the app on a loopback port in this event loop (the store's), lifespan included."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="warning")
+    )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110  # uvicorn offers no event to await
         await asyncio.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"

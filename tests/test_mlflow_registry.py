@@ -88,8 +88,8 @@ def _ol_producer(data_uri_ns: str, data_name: str, minutes_before: float = 60) -
     ).decode()
 
 
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
     while not await check():
         if time.monotonic() > deadline:
             msg = f"timed out waiting for {what}"
@@ -131,12 +131,16 @@ async def test_webhooks_build_the_graph_from_training_data_to_aliased_versions_a
         client.set_registered_model_alias(model, "champion", "2")
         time.sleep(1.5)
         moments["v2_champion"] = time.time()
-        mlflow.genai.register_prompt(name=prompt, template="Answer with {{context}}: {{question}}", commit_message="first")
+        mlflow.genai.register_prompt(
+            name=prompt, template="Answer with {{context}}: {{question}}", commit_message="first"
+        )
         mlflow.genai.set_prompt_alias(prompt, "production", 1)
         time.sleep(1.5)
         moments["p1_production"] = time.time()
         time.sleep(1.5)
-        mlflow.genai.register_prompt(name=prompt, template="Be brief. {{context}} / {{question}}", commit_message="second")
+        mlflow.genai.register_prompt(
+            name=prompt, template="Be brief. {{context}} / {{question}}", commit_message="second"
+        )
         mlflow.genai.set_prompt_alias(prompt, "production", 2)
         time.sleep(1.5)
         moments["p2_production"] = time.time()
@@ -347,7 +351,9 @@ def _feast_repo(folder: Path) -> Path:
         schema=[Field(name="tenure", dtype=Int64), Field(name="spend", dtype=Float32)],
         source=source,
     )
-    FeatureStore(repo_path=str(repo)).apply([customer, source, view, FeatureService(name="churn_features", features=[view])])
+    FeatureStore(repo_path=str(repo)).apply(
+        [customer, source, view, FeatureService(name="churn_features", features=[view])]
+    )
     return repo
 
 
