@@ -28,11 +28,12 @@ from graph.records import EdgeRecord
 from graph.store import LineageStore
 from ingest import feast as feast_source
 from ingest.feast import registry_events
-from ingest.intake import intake
+from ingest.intake import intake, project
 from ingest.mlflow import namespace_of
 from ingest.mlflow_reconcile import reconcile
 from ingest.mlflow_rest import MlflowReader
 from tests.mlflow_server import SECRET, free_port, mlflow_server, served, settings_for, webhook
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -294,6 +295,10 @@ async def test_reconcile_catches_a_deleted_version_and_journals_nothing_when_unc
     assert nodes[v1.urn].valid_at(nodes[v1.urn].first_seen)  # closed, not erased: as-of before the delete sees it
     assert settled.journaled == 0 and settled.gone == []
     assert (await store.head())[0] > head[0]
+    # The journal holds what was read: a replay re-derives the same graph without MLflow.
+    before = await snapshot(store)
+    await store.replay(project)
+    assert await snapshot(store) == before
 
 
 def test_the_cli_reconciles_and_summarises(tracking_uri: str, tmp_path: Path) -> None:
@@ -384,3 +389,59 @@ async def test_a_feast_registry_joins_feature_services_to_model_versions(
     _, edges = await store.export()
     physical = NodeKey(Kind.DATASET, "file", str(repo / "data" / "customer_stats.parquet")).urn
     assert any(e.type.value == "SYMLINK" and e.dst == physical for e in edges)
+
+
+async def test_linked_prompts_join_prompt_versions_to_runs_and_models(store: LineageStore, tracking_uri: str) -> None:
+    u = uuid.uuid4().hex[:8]
+    model, prompt = f"agent_{u}", f"system_{u}"
+
+    def scenario() -> None:
+        client = _client(tracking_uri)
+        mlflow.genai.register_prompt(name=prompt, template="You answer about {{topic}}.", commit_message="init")
+        mlflow.set_experiment("agents")
+        with mlflow.start_run() as run:
+            client.link_prompt_version_to_run(run.info.run_id, f"prompts:/{prompt}/1")
+            logged = mlflow.create_external_model(name=model, source_run_id=run.info.run_id)
+        client.link_prompt_version_to_model(prompt, "1", logged.model_id)
+        mlflow.register_model(f"models:/{logged.model_id}", model)
+
+    await asyncio.to_thread(scenario)
+    async with MlflowReader(tracking_uri) as reader:
+        await reconcile(store, reader)
+    ns = namespace_of(tracking_uri)
+    version = NodeKey(Kind.MODEL_VERSION, ns, model, "1")
+    used = NodeKey(Kind.PROMPT_VERSION, ns, prompt, "1").urn
+    _, edges = await store.export()
+    links = {(e.type.value, e.dst.split(":")[2]) for e in edges if e.src == used and e.type.value != "VERSION_OF"}
+    assert links == {("INPUT_OF", "run"), ("DERIVES", "model_version")}
+    assert used in await _upstream(store, version)
+
+
+def _alias_record(ns: str, model: str, alias: str, version: str, minutes: float, action: str = "created") -> str:
+    """What the webhook journals for an alias event (the re-read lists versions 1 and 2)."""
+    t = datetime.fromtimestamp(1_790_000_000 + minutes * 60, UTC)
+    versions = [{"version": v, "creation_timestamp": 1_789_000_000_000, "tags": {}} for v in ("1", "2")]
+    models = [{"name": model, "creation_timestamp": 1_789_000_000_000, "aliases": {}, "versions": versions}]
+    data = {"name": model, "alias": alias, "version": version}
+    delivery = {"id": f"{alias}-{version}-{minutes}", "entity": "model_version_alias", "action": action}
+    return orjson.dumps(
+        {"namespace": ns, "models": models, "delivery": {**delivery, "timestamp": t.isoformat(), "data": data}}
+    ).decode()
+
+
+async def test_alias_moves_arriving_out_of_order_give_the_same_validity(store: LineageStore) -> None:
+    ns = "mlflow://registry:5000"
+    records = [
+        _alias_record(ns, "churn", "champion", "2", 20),  # the move arrives first
+        _alias_record(ns, "churn", "champion", "1", 30, "deleted"),  # a stale delete of the old target
+        _alias_record(ns, "churn", "champion", "1", 0),
+        _alias_record(ns, "churn", "champion", "2", 40, "deleted"),
+    ]
+    report = await intake(store, "mlflow", records)
+    assert report.rejected == []
+    champion = await _edges(store, "ALIAS", "champion")
+    v1, v2 = (NodeKey(Kind.MODEL_VERSION, ns, "churn", v).urn for v in ("1", "2"))
+    minute = 60.0
+    at = [1_790_000_000 + m * minute for m in (10, 25, 45)]
+    assert [champion[v1].valid_at(t) for t in at] == [True, False, False]
+    assert [champion[v2].valid_at(t) for t in at] == [False, True, False]
