@@ -65,7 +65,11 @@ class MlflowReader:
         name = data.get("name") if isinstance(data, dict) else None
         if not isinstance(name, str) or not name:
             return self.snapshot([])
-        model = await self.model(name, is_prompt=str(body.get("entity")) in _PROMPT_ENTITIES)
+        version = data.get("version")
+        # Only the version the event is about is read with its run and logged model: the others are
+        # listed (for alias moves) as the version search returns them, so a delivery costs a few calls.
+        deep = {str(version)} if version not in (None, "") else set()
+        model = await self.model(name, is_prompt=str(body.get("entity")) in _PROMPT_ENTITIES, deep=deep)
         return self.snapshot([model] if model is not None else [])
 
     async def names(self, *, prompts: bool) -> list[str]:
@@ -84,8 +88,11 @@ class MlflowReader:
             if not token:
                 return names
 
-    async def model(self, name: str, *, is_prompt: bool) -> Json | None:
-        """Return a registered model (or prompt) with all its versions, runs and logged models; None if gone."""
+    async def model(self, name: str, *, is_prompt: bool, deep: set[str] | None = None) -> Json | None:
+        """Return a registered model (or prompt) with its versions; None if gone.
+
+        Each version comes with its run and logged model, or only those in ``deep`` when given.
+        """
         found = await self._get("/registered-models/get", {"name": name})
         if found is None:
             return None
@@ -102,7 +109,8 @@ class MlflowReader:
             "versions": [],
         }
         for version in await self._versions(name, doc["is_prompt"]):
-            doc["versions"].append(await self._version(version))
+            read_links = deep is None or str(version.get("version")) in deep
+            doc["versions"].append(await self._version(version, read_links=read_links))
         doc["versions"].sort(key=lambda v: int(v["version"]) if str(v["version"]).isdigit() else 0)
         return doc
 
@@ -121,7 +129,7 @@ class MlflowReader:
             if not token:
                 return versions
 
-    async def _version(self, mv: Json) -> Json:
+    async def _version(self, mv: Json, *, read_links: bool) -> Json:
         doc: Json = {
             k: mv.get(k)
             for k in ("version", "creation_timestamp", "last_updated_timestamp", "description", "source", "status")
@@ -130,6 +138,8 @@ class MlflowReader:
         doc["tags"] = _tag_map(mv.get("tags"))
         source = mv.get("source") or ""
         logged = None
+        if not read_links:
+            return doc
         if isinstance(source, str) and source.startswith("models:/m-"):
             logged = await self.logged_model(source.removeprefix("models:/"))
         doc["logged_model"] = logged
