@@ -50,6 +50,7 @@ LINKED_PROMPTS_TAG = "mlflow.linkedPrompts"
 FEATURE_SERVICE_TAG = "feast.feature_service"
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 _RUN_STATES = {"FINISHED": "COMPLETE", "FAILED": "FAIL", "KILLED": "ABORT", "RUNNING": "RUNNING"}
+_YEAR_9999_MS = 253_402_300_799_000
 _ALIAS_ENTITIES = {"model_version_alias": Kind.MODEL, "prompt_alias": Kind.PROMPT}
 
 Json = dict[str, Any]
@@ -86,9 +87,12 @@ def dataset_key(source_type: str, source: Any) -> NodeKey | None:
     return None
 
 
-def _uri_key(uri: str) -> NodeKey:
-    namespace, name = dataset_name(uri)
-    return NodeKey(Kind.DATASET, namespace, name)
+def _uri_key(uri: str) -> NodeKey | None:
+    try:
+        namespace, name = dataset_name(uri)
+    except ValueError:  # not a URI after all (an unclosed IPv6 bracket, say)
+        return None
+    return NodeKey(Kind.DATASET, namespace, name) if namespace and name else None
 
 
 def template_variables(template: str) -> list[str]:
@@ -98,6 +102,16 @@ def template_variables(template: str) -> list[str]:
 
 def to_delta(raw: str) -> GraphDelta:
     """Turn one MLflow snapshot record into graph changes; errors name the JSON pointer."""
+    try:
+        return _to_delta(raw)
+    except InvalidInput as e:
+        if str(e).startswith("/"):
+            raise
+        msg = f"/: {e}"  # a key or an edge the values make impossible (an empty name, a loop)
+        raise InvalidInput(msg, field="/") from e
+
+
+def _to_delta(raw: str) -> GraphDelta:
     snapshot = _load(raw)
     at = ""
     ns = _text(snapshot, "namespace", f"{at}/namespace")
@@ -197,15 +211,14 @@ def _version(builder: DeltaBuilder, ns: str, snapshot: Json, entity: NodeKey, ki
     if isinstance(logged, dict):
         logged_tags = _tags(logged.get("tags"), f"{at}/logged_model/tags")
         _linked_prompts(builder, ns, logged_tags, key, created, f"{at}/logged_model/tags")
-    service = tags.get(FEATURE_SERVICE_TAG)
-    if service:
-        feature_service = _feature_service(service, snapshot)
+    feature_service = _feature_service(tags.get(FEATURE_SERVICE_TAG, ""), snapshot)
+    if feature_service is not None:
         builder.edge(feature_service, EdgeType.DERIVES, key, created, {"tag": FEATURE_SERVICE_TAG})
     return number
 
 
 def _run(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Json, at: str) -> NodeKey:
-    info = doc.get("info") or {}
+    info = _obj(doc.get("info"))
     run_id = _text(info, "run_id", f"{at}/info/run_id")
     experiment = str(info.get("experiment_id") or "0")
     job = NodeKey(Kind.JOB, ns, f"experiments/{experiment}")
@@ -217,7 +230,7 @@ def _run(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Json, at: str) -> 
         "status": status,
         "state": _RUN_STATES.get(status, status or "OTHER"),
         "started_at": iso(started),
-        "tags": _public_tags((doc.get("data") or {}).get("tags"), f"{at}/data/tags"),
+        "tags": _public_tags(_obj(doc.get("data")).get("tags"), f"{at}/data/tags"),
     }
     ended = info.get("end_time")
     if ended:
@@ -225,9 +238,9 @@ def _run(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Json, at: str) -> 
     builder.node(run, started, props, priority=1 if status in ("FINISHED", "FAILED", "KILLED") else 0)
     builder.node(job, started, {"experiment_id": experiment})
     builder.edge(run, EdgeType.RUN_OF, job, started)
-    inputs = (doc.get("inputs") or {}).get("dataset_inputs") or []
-    for i, item in enumerate(inputs if isinstance(inputs, list) else []):
-        dataset = (item or {}).get("dataset") or {}
+    for i, item in enumerate(_seq(_obj(doc.get("inputs")).get("dataset_inputs"))):
+        item = _obj(item)
+        dataset = _obj(item.get("dataset"))
         key = dataset_key(str(dataset.get("source_type") or ""), dataset.get("source"))
         if key is None:
             continue
@@ -235,7 +248,7 @@ def _run(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Json, at: str) -> 
         edge_props = {"digest": dataset.get("digest"), "mlflow_dataset": dataset.get("name"), "context": context}
         builder.edge(key, EdgeType.INPUT_OF, run, started, edge_props)
         builder.edge(key, EdgeType.INPUT_OF, job, started)
-    run_tags = _tags((doc.get("data") or {}).get("tags"), f"{at}/data/tags")
+    run_tags = _tags(_obj(doc.get("data")).get("tags"), f"{at}/data/tags")
     _linked_prompts(builder, ns, run_tags, run, started, f"{at}/data/tags")
     return run
 
@@ -258,12 +271,12 @@ def _linked_prompts(builder: DeltaBuilder, ns: str, tags: dict[str, str], target
             builder.edge(prompt, edge_type, target, t, {"tag": LINKED_PROMPTS_TAG})
 
 
-def _feature_service(value: str, snapshot: Json) -> NodeKey:
+def _feature_service(value: str, snapshot: Json) -> NodeKey | None:
     """``<feast project>/<service>`` or ``<service>`` (the configured project): the key Feast's OpenLineage uses."""
-    project, sep, name = value.rpartition("/")
+    project, sep, name = value.strip().rpartition("/")
     if not sep:
         project = str(snapshot.get("feast_project") or "feast")
-    return NodeKey(Kind.FEATURE_SERVICE, project, name)
+    return NodeKey(Kind.FEATURE_SERVICE, project, name) if project and name else None
 
 
 # -- aliases and deletes ----------------------------------------------------------------------
@@ -293,7 +306,7 @@ def _alias_moves(builder: DeltaBuilder, ns: str, doc: Any, t: float, at: str) ->
         raise InvalidInput(msg, field=f"{at}/kind")
     entity = NodeKey(kind, ns, _text(doc, "name", f"{at}/name"))
     version_kind = Kind.PROMPT_VERSION if kind is Kind.PROMPT else Kind.MODEL_VERSION
-    aliases = doc.get("aliases") or {}
+    aliases = _obj(doc.get("aliases"))
     versions = [str(v) for v in _list(doc, "versions", f"{at}/versions")]
     builder.node(entity, t, {"aliases": aliases}, priority=int(t * 1000))
     for alias, target in aliases.items():
@@ -319,9 +332,9 @@ def _alias_event(builder: DeltaBuilder, ns: str, snapshot: Json, delivery: Json,
     kind = Kind.PROMPT_VERSION if entity_kind is Kind.PROMPT else Kind.MODEL_VERSION
     versions = [
         str(v.get("version"))
-        for m in snapshot.get("models") or []
+        for m in _seq(snapshot.get("models"))
         if isinstance(m, dict) and m.get("name") == name
-        for v in m.get("versions") or []
+        for v in _seq(m.get("versions"))
         if isinstance(v, dict)
     ]
     if delivery.get("action") == "created" and version:
@@ -392,10 +405,20 @@ def _ms(value: Any, at: str) -> float:
     """Epoch milliseconds (as MLflow sends them) to epoch seconds."""
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < _YEAR_9999_MS:
         msg = f"{at}: required, epoch milliseconds"
         raise InvalidInput(msg, field=at)
     return float(value) / 1000.0
+
+
+def _obj(value: Any) -> Json:
+    """An optional nested object: what is not one counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    """An optional nested array: what is not one counts as absent."""
+    return value if isinstance(value, list) else []
 
 
 def _load(raw: str) -> Json:
