@@ -89,12 +89,10 @@ def _ol_producer(data_uri_ns: str, data_name: str, minutes_before: float = 60) -
     ).decode()
 
 
-async def _until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 90) -> None:
+async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 120) -> None:
+    """Wait for a check to hold (the assertions after it say what is wrong if it never does)."""
     deadline = time.monotonic() + seconds
-    while not await check():
-        if time.monotonic() > deadline:
-            msg = f"timed out waiting for {what}"
-            raise AssertionError(msg)
+    while not await check() and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
 
 
@@ -153,27 +151,30 @@ async def test_webhooks_build_the_graph_from_training_data_to_aliased_versions_a
         p1, p2 = (NodeKey(Kind.PROMPT_VERSION, ns, prompt, v) for v in ("1", "2"))
 
         async def settled() -> bool:
+            # MLflow delivers concurrently and retries: wait for every delivery's effect, not a few.
             champion = await _edges(store, "ALIAS", "champion")
             production = await _edges(store, "ALIAS", "production")
             nodes = await store.get([v1.urn])
             tags = nodes[v1.urn].properties.get("tags", {}) if v1.urn in nodes else {}
             return (
-                v2.urn in champion
-                and v1.urn in champion
-                and p2.urn in production
-                and p1.urn in production
+                all(v.urn in champion and champion[v.urn].markers for v in (v1, v2))
+                and all(p.urn in production and production[p.urn].markers for p in (p1, p2))
+                and champion[v1.urn].valid_at(moments["v1_champion"])
+                and production[p1.urn].valid_at(moments["p1_production"])
                 and tags.get("validated") == "true"
                 and "temporary" not in tags
+                and NodeKey(Kind.DATASET, "postgres://db:5432", "shop.public.customers").urn
+                in await _upstream(store, v1)
             )
 
-        await _until(settled, "the webhooks of the scenario")
+        await _until(settled)
 
     # Trace-back from a model version reaches the table the training data was built from.
     reach = await _upstream(store, v1)
     assert {
         NodeKey(Kind.DATASET, "postgres://db:5432", "shop.public.customers").urn,
         NodeKey(Kind.FEATURE_SERVICE, "churn_repo", "churn_features").urn,
-    } <= reach
+    } <= reach, sorted(reach)
     # The training file is resolved to the version the OpenLineage run wrote, live when training ran.
     training = NodeKey(Kind.DATASET_VERSION, "s3://lake", f"features/churn_{u}.parquet", "x").urn.rsplit(":", 1)[0]
     assert any(urn.startswith(training + ":") for urn in reach)
@@ -322,7 +323,8 @@ async def test_the_poller_reconciles_in_the_background(tracking_uri: str, tmp_pa
             async def seen() -> bool:
                 return key.urn in await store.get([key.urn])
 
-            await _until(seen, "the poller to read the new version")
+            await _until(seen)
+            assert await seen()
     finally:
         await store.close()
 
