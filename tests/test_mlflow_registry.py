@@ -92,7 +92,7 @@ def _ol_producer(data_uri_ns: str, data_name: str, minutes_before: float = 60) -
 async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 120) -> None:
     """Wait for a check to hold (the assertions after it say what is wrong if it never does)."""
     deadline = time.monotonic() + seconds
-    while not await check() and time.monotonic() < deadline:
+    while not await check() and time.monotonic() < deadline:  # noqa: ASYNC110  # polling the store is the point
         await asyncio.sleep(0.2)
 
 
