@@ -38,7 +38,7 @@ from ingest.mlflow_rest import MlflowReader, MlflowUnavailable
 app = typer.Typer(help="lineage-graph: one lineage graph for tables, features, models, prompts and answers.")
 query_app = typer.Typer(help="Ask the graph: upstream, downstream, path.")
 neo4j_app = typer.Typer(help="A local Neo4j for development (no Docker needed): fetch, start, stop.")
-ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin).")
+ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin), or read MLflow and Feast registries.")
 app.add_typer(query_app, name="query")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(neo4j_app, name="neo4j")

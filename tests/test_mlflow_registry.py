@@ -64,8 +64,10 @@ def _train(uri: str, model: str, data_uri: str, tags: dict[str, str] | None = No
     """Train (log a dataset input on a run), log a model and register it; return the version."""
     _client(uri)
     mlflow.set_experiment("churn-training")
-    frame = pd.DataFrame({"tenure": [1, 2, 3], "churned": [0, 1, 0]})
-    dataset = mlflow.data.from_pandas(frame, source=data_uri, name="churn_training")
+    # MLflow keeps one dataset per (experiment, name, digest), with the source it was first logged
+    # with: each test's training data must differ, or its run would point at another test's file.
+    frame = pd.DataFrame({"tenure": [1, 2, 3], "churned": [0, 1, 0], "source": data_uri})
+    dataset = mlflow.data.from_pandas(frame, source=data_uri, name=data_uri.rsplit("/", 1)[-1])
     with mlflow.start_run() as run:
         mlflow.log_input(dataset, context="training")
         logged = mlflow.create_external_model(name=model, source_run_id=run.info.run_id)
@@ -372,6 +374,9 @@ async def test_a_feast_registry_joins_feature_services_to_model_versions(
     first = await intake(store, feast_source.SOURCE, events)
     again = await intake(store, feast_source.SOURCE, registry_events(repo))
     assert first.rejected == [] and again.count("duplicate") == len(events)
+    args = ["ingest", "feast", "--repo", str(repo), "--data", str(tmp_path / "cli")]
+    by_cli = await asyncio.to_thread(CliRunner().invoke, cli, args)
+    assert by_cli.exit_code == 0 and f"{len(events)} changed" in by_cli.output, by_cli.output
     model = f"feast_{uuid.uuid4().hex[:8]}"
     await asyncio.to_thread(
         _train, tracking_uri, model, "s3://lake/feast.parquet", {"feast.feature_service": "churn_repo/churn_features"}
