@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,7 +33,7 @@ from ingest.intake import intake, project
 from ingest.mlflow import namespace_of
 from ingest.mlflow_reconcile import reconcile
 from ingest.mlflow_rest import MlflowReader
-from tests.mlflow_server import SECRET, free_port, mlflow_server, served, settings_for, webhook
+from tests.mlflow_server import NO_TELEMETRY, SECRET, free_port, mlflow_server, served, settings_for, webhook
 from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.slow
@@ -50,6 +51,7 @@ def _corpus() -> Path:
 @pytest.fixture(scope="session")
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real MLflow server for the whole session (it takes a while to start)."""
+    os.environ.update(NO_TELEMETRY)  # the client in this process too
     with mlflow_server(tmp_path_factory.mktemp("mlflow")) as uri:
         yield uri
 
