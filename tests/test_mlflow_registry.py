@@ -68,7 +68,7 @@ def _train(uri: str, model: str, data_uri: str, tags: dict[str, str] | None = No
     mlflow.set_experiment("churn-training")
     # MLflow keeps one dataset per (experiment, name, digest), with the source it was first logged
     # with: each test's training data must differ, or its run would point at another test's file.
-    frame = pd.DataFrame({"tenure": [1, 2, 3], "churned": [0, 1, 0], "source": data_uri})
+    frame = pd.DataFrame({"tenure": [1.0, 2.0, 3.0], "churned": [0.0, 1.0, 0.0], "source": data_uri})
     dataset = mlflow.data.from_pandas(frame, source=data_uri, name=data_uri.rsplit("/", 1)[-1])
     with mlflow.start_run() as run:
         mlflow.log_input(dataset, context="training")
