@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -17,10 +19,11 @@ from api.graphql.router import DeadlineRouter
 from api.graphql.schema import schema
 from api.metered_store import MeteredStore
 from api.metrics import Metrics
+from api.mlflow_poller import poll_mlflow
 from api.observability import ObservabilityMiddleware
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.restrict import request_store
-from api.routes import audit, graph_ingest, health, marquez, metrics, openlineage, traces
+from api.routes import audit, graph_ingest, health, marquez, metrics, mlflow_webhooks, openlineage, traces
 from api.routes.explorer import mount_explorer
 from api.settings import Settings
 from api.stores import open_store
@@ -43,9 +46,17 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
         owned = store is None
         if owned:
             app.state.store = MeteredStore(await open_store(settings), observed)
+        app.state.mlflow_reports = []
+        poller = None
+        if settings.mlflow_poll_seconds and settings.mlflow_tracking_uri:
+            poller = asyncio.create_task(poll_mlflow(app.state.store, settings, app.state.mlflow_reports))
         try:
             yield
         finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
             if owned:
                 await app.state.store.close()
             tokens.close()
@@ -70,6 +81,7 @@ def create_app(settings: Settings, store: LineageStore | None = None) -> FastAPI
     app.include_router(marquez.router)
     app.include_router(audit.router)
     app.include_router(traces.router)
+    app.include_router(mlflow_webhooks.router)
     app.include_router(DeadlineRouter(schema, context_getter=context, graphql_ide="graphiql"), prefix="/graphql")
     app.add_exception_handler(LineageError, _lineage_error)
     app.add_exception_handler(UnicodeDecodeError, _undecodable)

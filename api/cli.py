@@ -32,16 +32,19 @@ from graph.query import Direction, LineageQuery, TimeWindow
 from graph.results import LineageResult
 from graph.store import LineageStore
 from graph.timestamps import iso, parse_time, to_epoch
-from ingest import native, trace_intake
+from ingest import feast, native, trace_intake
 from ingest.estate import Estate, Plan
+from ingest.feast import registry_events
 from ingest.files import expand_paths, read_inputs
 from ingest.intake import SOURCES, intake, project
+from ingest.mlflow_reconcile import ReconcileReport, reconcile
+from ingest.mlflow_rest import MlflowReader, MlflowUnavailable
 
 app = typer.Typer(help="lineage-graph: one lineage graph for tables, features, models, prompts and answers.")
 query_app = typer.Typer(help="Ask the graph: upstream, downstream, path.")
 neo4j_app = typer.Typer(help="A local Neo4j for development (no Docker needed): fetch, start, stop.")
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.")
-ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin).")
+ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin), or read MLflow and Feast registries.")
 app.add_typer(query_app, name="query")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(neo4j_app, name="neo4j")
@@ -319,6 +322,64 @@ def ingest_native(
 ) -> None:
     """Backfill native graph documents."""
     _backfill(native.SOURCE, paths, _settings(data))
+
+
+@ingest_app.command("mlflow")
+def ingest_mlflow(
+    tracking_uri: Annotated[str, typer.Option("--tracking-uri", help="The MLflow tracking server (http://host:port).")],
+    feast_project: Annotated[
+        str | None, typer.Option("--feast-project", help="Feast project of feast.feature_service tags without one.")
+    ] = None,
+    data: DataOpt = None,
+) -> None:
+    """Reconcile with an MLflow server: every model, version, run, dataset and prompt; close what it lost."""
+    settings = _settings(data)
+
+    async def work(store: LineageStore) -> ReconcileReport:
+        async with MlflowReader(
+            tracking_uri, timeout=settings.mlflow_timeout_seconds, feast_project=feast_project
+        ) as r:
+            with _progress() as bar:
+                task = bar.add_task("read mlflow", total=None)
+                return await reconcile(store, r, lambda done, total: bar.update(task, completed=done, total=total))
+
+    try:
+        report = _run(work, settings)
+    except MlflowUnavailable as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(3) from e
+    console.print(
+        f"{report.models} models, {report.prompts} prompts: [green]{report.journaled} changed[/], "
+        f"{report.unchanged} unchanged, {len(report.gone)} gone from MLflow (closed)"
+    )
+    for urn in report.gone:
+        console.print(f"  gone: {urn}", highlight=False)
+    if report.rejected:
+        for reason in report.rejected:
+            console.print(f"  [red]rejected[/]: {reason}", highlight=False)
+        raise typer.Exit(1)
+
+
+@ingest_app.command("feast")
+def ingest_feast(
+    repo: Annotated[Path, typer.Option("--repo", help="The Feast repo (the folder of feature_store.yaml).")],
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Feast's OpenLineage namespace (default: the project).")
+    ] = None,
+    data: DataOpt = None,
+) -> None:
+    """Read a Feast registry: feature views, features, feature services and their sources."""
+    with console.status(f"reading the Feast registry of {repo}"):
+        events = registry_events(repo, namespace)
+    report = _run(lambda s: intake(s, feast.SOURCE, events), _settings(data))
+    console.print(
+        f"{len(events)} Feast definitions: [green]{report.count('accepted')} changed[/], "
+        f"{report.count('duplicate')} unchanged, {len(report.rejected)} rejected"
+    )
+    if report.rejected:
+        for outcome in report.rejected:
+            console.print(f"  [red]rejected[/]: {outcome.reason}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _backfill(source: str, paths: list[str], settings: Settings) -> None:

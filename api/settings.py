@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     neo4j_user: str | None = None
     neo4j_password: SecretStr | None = None
     neo4j_database: str = "neo4j"
+    # MLflow: webhooks (POST /webhooks/mlflow) re-read objects from the tracking server; the poller
+    # (off unless a period is set) reconciles the whole registry every so many seconds.
+    mlflow_tracking_uri: str | None = None
+    mlflow_webhook_secret: SecretStr | None = None
+    mlflow_webhook_max_age_seconds: int = Field(300, gt=0)
+    mlflow_poll_seconds: float | None = Field(None, gt=0)
+    mlflow_timeout_seconds: float = Field(10.0, gt=0)
+    # The Feast project a `feast.feature_service` tag without a "<project>/" prefix belongs to.
+    feast_project: str | None = None
 
     @field_validator("sqlite_synchronous")
     @classmethod

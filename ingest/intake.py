@@ -18,7 +18,7 @@ from graph.errors import InvalidInput
 from graph.journal import JournalEntry, JournalRecord
 from graph.records import canonical
 from graph.store import Ingested, LineageStore
-from ingest import native, openlineage, traces
+from ingest import feast, mlflow, native, openlineage, traces
 
 Transform = Callable[[str], GraphDelta]
 
@@ -26,6 +26,9 @@ SOURCES: dict[str, Transform] = {
     native.SOURCE: native.to_delta,
     openlineage.SOURCE: openlineage.to_delta,
     traces.SOURCE: traces.to_delta,
+    mlflow.SOURCE: mlflow.to_delta,
+    mlflow.DELIVERY_SOURCE: mlflow.marker_to_delta,
+    feast.SOURCE: openlineage.to_delta,  # Feast's registry, read as the OpenLineage events Feast itself would emit
 }
 
 
@@ -68,6 +71,19 @@ def project(record: JournalRecord) -> GraphDelta | None:
     """Re-derive the graph changes of a journal record (for replay)."""
     transform = SOURCES.get(record.source)
     return None if transform is None else transform(record.raw)
+
+
+async def intake_together(store: LineageStore, inputs: Sequence[tuple[str, str]], received_at: float) -> list[str]:
+    """Journal inputs of several sources in one transaction, all or none; return their ids.
+
+    Raises InvalidInput (nothing kept) when any one is not understood: the caller dead-letters it.
+    """
+    items = []
+    for source, raw in inputs:
+        text = canonical_json(raw)
+        items.append(Ingested(JournalEntry(source, text, received_at), SOURCES[source](text)))
+    await store.apply(items)
+    return [item.entry.id for item in items]
 
 
 async def intake(

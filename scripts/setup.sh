@@ -15,6 +15,16 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install --quiet -e '.[dev]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+# The MLflow server the tests start: full mlflow pins graphql-core below strawberry's range, so it
+# lives in its own venv (the project venv has only the mlflow-skinny client). 3.3+ has webhooks.
+MLFLOW_VERSION=3.17.2
+if [ ! -f ".venv-mlflow/.installed-$MLFLOW_VERSION" ]; then
+  echo "==> creating .venv-mlflow (mlflow==$MLFLOW_VERSION, the server the tests run)"
+  "$PYTHON" -m venv .venv-mlflow
+  .venv-mlflow/bin/pip install --quiet --upgrade pip
+  .venv-mlflow/bin/pip install --quiet "mlflow==$MLFLOW_VERSION"
+  rm -f .venv-mlflow/.installed-* && touch ".venv-mlflow/.installed-$MLFLOW_VERSION"
+fi
 # Neo4j's jars (Maven Central, ~120 MB, once): the tests run a real Neo4j from them.
 .venv/bin/lineage neo4j fetch
 # The explorer's end-to-end tests drive Debian's Chromium (Playwright downloads no browser here).
