@@ -1,0 +1,121 @@
+// Signing in: when the service refuses a query, ask the person for a token and keep it for this tab.
+
+import { byId, h } from "./dom";
+
+// sessionStorage, not localStorage: the token is gone when the browser session ends (shared machines).
+const KEY = "lineage-explorer.token";
+
+/** Return the token this tab holds, if any. */
+export function heldToken(): string | null {
+  return sessionStorage.getItem(KEY);
+}
+
+function hold(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(KEY);
+  else sessionStorage.setItem(KEY, token);
+  byId("sign-out").hidden = token === null;
+}
+
+/** Show the sign-out control while a token is held; clicking it forgets the token. */
+export function setupSignOut(): void {
+  const button = byId("sign-out");
+  button.hidden = heldToken() === null;
+  button.addEventListener("click", () => {
+    hold(null);
+    byId("search").focus();
+  });
+}
+
+/** Return whether the service refused the request for want of a (good) token. */
+export function isRefusal(response: Response): boolean {
+  return response.status === 401 || response.status === 403;
+}
+
+/** Say why the service refused, in its own words (api/auth.py: unknown or revoked, lacks the scope). */
+async function reason(response: Response): Promise<string> {
+  let said = "";
+  try {
+    said = ((await response.json()) as { error?: string }).error ?? "";
+  } catch {
+    // not JSON: the status alone says it
+  }
+  said = said.replace(/^authorization:\s*/, "");
+  if (response.status === 403) return `The token was refused: ${said || "it lacks the read scope"}.`;
+  return `The token was refused: ${said || "it is unknown or revoked"}.`;
+}
+
+/** Ask for a token until `attempt` is let in with one (it returns a refusal, or null) or the person cancels. */
+function ask(intro: string, attempt: (token: string) => Promise<string | null>): Promise<string | null> {
+  const input = h("input", { id: "token", type: "password", autocomplete: "off", spellcheck: "false", required: true });
+  const error = h("p", { id: "sign-in-error", class: "refused", role: "alert" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const cancel = h("button", { type: "button" }, "Cancel");
+  const form = h(
+    "form",
+    {},
+    h("h3", { id: "sign-in-title" }, "Sign in to query the graph"),
+    h("p", { id: "sign-in-intro" }, intro),
+    h("label", { for: "token" }, "Token with the read scope"),
+    input,
+    error,
+    h("div", { class: "actions" }, cancel, submit),
+  );
+  const dialog = h("dialog", { id: "sign-in", class: "sign-in", "aria-labelledby": "sign-in-title", "aria-describedby": "sign-in-intro" }, form);
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    const finish = (token: string | null): void => {
+      dialog.close();
+      dialog.remove();
+      resolve(token);
+    };
+    cancel.addEventListener("click", () => finish(null));
+    dialog.addEventListener("cancel", (e) => {
+      e.preventDefault(); // Escape: finish here so the promise settles once
+      finish(null);
+    });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const token = input.value.trim();
+      if (!token) return;
+      submit.disabled = true;
+      error.textContent = "";
+      const refused = await attempt(token);
+      submit.disabled = false;
+      if (refused === null) return finish(token);
+      error.textContent = refused;
+      input.value = "";
+      input.focus();
+    });
+    dialog.showModal();
+    input.focus();
+  });
+}
+
+let signingIn: Promise<string | null> | null = null;
+
+/**
+ * The service refused a request: ask for a token (one dialog for all requests refused meanwhile) and
+ * send the request again with it. Return the answer, or why it stayed refused when the person cancels.
+ */
+export async function retrySignedIn(refused: Response, send: (token: string) => Promise<Response>): Promise<Response | string> {
+  if (signingIn) {
+    const token = await signingIn;
+    return token === null ? "A token with the read scope is needed to query this service." : send(token);
+  }
+  const had = heldToken() !== null;
+  const intro = had ? await reason(refused) : "This service needs a token with the read scope to answer queries.";
+  hold(null); // a refused token is no use any more
+  const last: { answer?: Response } = {};
+  signingIn = ask(intro, async (token) => {
+    const answer = (last.answer = await send(token));
+    return isRefusal(answer) ? `That token was not accepted. ${await reason(answer)}` : null;
+  });
+  try {
+    const token = await signingIn;
+    if (token === null || !last.answer) return `${intro} Sign in to query it.`;
+    hold(token);
+    return last.answer;
+  } finally {
+    signingIn = null;
+  }
+}
