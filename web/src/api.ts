@@ -105,12 +105,18 @@ function send(body: string, token: string | null): Promise<Response> {
   return fetch("/graphql", { method: "POST", headers, body });
 }
 
+/** Ask the service the smallest question with a token: the answer says whether it lets the token in. */
+export function probe(token: string): Promise<Response> {
+  return send(JSON.stringify({ query: "{ __typename }" }), token);
+}
+
 async function post<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   const request = JSON.stringify({ query, variables });
-  let response = await send(request, heldToken());
+  const token = heldToken();
+  let response = await send(request, token);
   if (isRefusal(response)) {
     // Auth is on (api/auth.py): ask for a token, send once more with it.
-    const retried = await retrySignedIn(response, (token) => send(request, token));
+    const retried = await retrySignedIn(response, token, (fresh) => send(request, fresh));
     if (typeof retried === "string") throw new QueryProblem(retried);
     response = retried;
   }

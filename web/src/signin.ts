@@ -4,25 +4,42 @@ import { byId, h } from "./dom";
 
 // sessionStorage, not localStorage: the token is gone when the browser session ends (shared machines).
 const KEY = "lineage-explorer.token";
+const INTRO = "This service needs a token with the read scope to answer queries.";
 
 /** Return the token this tab holds, if any. */
 export function heldToken(): string | null {
   return sessionStorage.getItem(KEY);
 }
 
+/** Set when the person cancelled the dialog: queries then fail quietly until they press Sign in. */
+let declined = false;
+
 function hold(token: string | null): void {
   if (token === null) sessionStorage.removeItem(KEY);
   else sessionStorage.setItem(KEY, token);
   byId("sign-out").hidden = token === null;
+  byId("sign-in-button").hidden = token !== null || !declined;
 }
 
-/** Show the sign-out control while a token is held; clicking it forgets the token. */
-export function setupSignOut(): void {
-  const button = byId("sign-out");
-  button.hidden = heldToken() === null;
-  button.addEventListener("click", () => {
+/**
+ * Wire the header's controls: Sign out (shown while a token is held) forgets the token; Sign in (shown
+ * after the dialog was cancelled) asks again, checks the token with `probe`, then calls `signedIn`.
+ */
+export function setupAccount(probe: (token: string) => Promise<Response>, signedIn: () => void): void {
+  hold(heldToken());
+  byId("sign-out").addEventListener("click", () => {
     hold(null);
     byId("search").focus();
+  });
+  byId("sign-in-button").addEventListener("click", async () => {
+    const token = await ask(INTRO, async (token) => {
+      const answer = await probe(token);
+      return isRefusal(answer) ? `That token was not accepted. ${await reason(answer)}` : null;
+    });
+    if (token === null) return;
+    declined = false;
+    hold(token);
+    signedIn();
   });
 }
 
@@ -94,16 +111,22 @@ function ask(intro: string, attempt: (token: string) => Promise<string | null>):
 let signingIn: Promise<string | null> | null = null;
 
 /**
- * The service refused a request: ask for a token (one dialog for all requests refused meanwhile) and
- * send the request again with it. Return the answer, or why it stayed refused when the person cancels.
+ * The service refused a request sent with the token `sent`: ask for a token (one dialog for all
+ * requests refused meanwhile) and send the request again with it. Return the answer, or why it stayed refused when the person cancels.
  */
-export async function retrySignedIn(refused: Response, send: (token: string) => Promise<Response>): Promise<Response | string> {
+export async function retrySignedIn(
+  refused: Response,
+  sent: string | null,
+  send: (token: string) => Promise<Response>,
+): Promise<Response | string> {
   if (signingIn) {
     const token = await signingIn;
     return token === null ? "A token with the read scope is needed to query this service." : send(token);
   }
-  const had = heldToken() !== null;
-  const intro = had ? await reason(refused) : "This service needs a token with the read scope to answer queries.";
+  const held = heldToken();
+  if (held !== null && held !== sent) return send(held); // sent before the person signed in: no need to ask
+  const intro = sent !== null ? await reason(refused) : INTRO;
+  if (declined) return `${intro} Use Sign in at the top to give one.`;
   hold(null); // a refused token is no use any more
   const last: { answer?: Response } = {};
   signingIn = ask(intro, async (token) => {
@@ -112,7 +135,11 @@ export async function retrySignedIn(refused: Response, send: (token: string) => 
   });
   try {
     const token = await signingIn;
-    if (token === null || !last.answer) return `${intro} Sign in to query it.`;
+    if (token === null || !last.answer) {
+      declined = true; // don't ask again at every keystroke: the Sign in control does
+      hold(null);
+      return `${intro} Use Sign in at the top to give one.`;
+    }
     hold(token);
     return last.answer;
   } finally {
