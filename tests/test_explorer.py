@@ -212,5 +212,5 @@ def test_with_auth_on_the_page_asks_for_a_token_refuses_wrong_ones_and_opens_the
         "wrong tokens refused with a message",
         "right token opens the graph",
         "sign out forgets the token",
-        "cancel, then sign in from the header",
+        "sign in again from the header",
     }

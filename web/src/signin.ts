@@ -11,7 +11,7 @@ export function heldToken(): string | null {
   return sessionStorage.getItem(KEY);
 }
 
-/** Set when the person cancelled the dialog: queries then fail quietly until they press Sign in. */
+/** Set when the person cancelled the dialog or signed out: queries fail quietly until they press Sign in. */
 let declined = false;
 
 function hold(token: string | null): void {
@@ -23,13 +23,14 @@ function hold(token: string | null): void {
 
 /**
  * Wire the header's controls: Sign out (shown while a token is held) forgets the token; Sign in (shown
- * after the dialog was cancelled) asks again, checks the token with `probe`, then calls `signedIn`.
+ * after the dialog was cancelled or the person signed out) asks again, checks the token with `probe`, then calls `signedIn`.
  */
 export function setupAccount(probe: (token: string) => Promise<Response>, signedIn: () => void): void {
   hold(heldToken());
   byId("sign-out").addEventListener("click", () => {
+    declined = true; // signed out on purpose: queries fail quietly, Sign in asks again
     hold(null);
-    byId("search").focus();
+    byId("sign-in-button").focus();
   });
   byId("sign-in-button").addEventListener("click", async () => {
     const token = await ask(INTRO, async (token) => {
