@@ -73,6 +73,7 @@ try {
     await submitToken(INGEST_TOKEN);
     await page.waitForFunction(() => /lacks the read scope/.test(document.querySelector("#sign-in-error")?.textContent ?? ""));
     assert.ok(await page.isVisible("dialog#sign-in[open]"));
+    await page.screenshot({ path: join(OUT, "refused.png") }); // kept beside report.json, for people
     assert.deepEqual((await held()).session, {}); // a refused token is not kept
   });
 

@@ -35,7 +35,7 @@ export function setupAccount(probe: (token: string) => Promise<Response>, signed
   byId("sign-in-button").addEventListener("click", async () => {
     const token = await ask(INTRO, async (token) => {
       const answer = await probe(token);
-      return isRefusal(answer) ? `That token was not accepted. ${await reason(answer)}` : null;
+      return isRefusal(answer) ? await reason(answer) : null;
     });
     if (token === null) return;
     declined = false;
@@ -57,7 +57,7 @@ async function reason(response: Response): Promise<string> {
   } catch {
     // not JSON: the status alone says it
   }
-  said = said.replace(/^authorization:\s*/, "");
+  said = said.replace(/^authorization:\s*/, "").replace(/^the token /, "it ");
   if (response.status === 403) return `The token was refused: ${said || "it lacks the read scope"}.`;
   return `The token was refused: ${said || "it is unknown or revoked"}.`;
 }
@@ -132,7 +132,7 @@ export async function retrySignedIn(
   const last: { answer?: Response } = {};
   signingIn = ask(intro, async (token) => {
     const answer = (last.answer = await send(token));
-    return isRefusal(answer) ? `That token was not accepted. ${await reason(answer)}` : null;
+    return isRefusal(answer) ? await reason(answer) : null;
   });
   try {
     const token = await signingIn;
