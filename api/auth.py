@@ -25,6 +25,11 @@ OPEN_PREFIXES = ("/webhooks/",)
 #: Reads that answer through api/restrict.py, so a token limited to namespaces may use them.
 #: Any other read refuses such a token (403) until it is wired: closed by default.
 RESTRICTABLE_PREFIXES = ("/graphql", "/metrics", "/healthz", "/readyz", "/api/v1/lineage")
+#: The explorer's page and the bundle vite emits beside it (api/static/assets/) hold no data, and a
+#: browser cannot send a token when it loads them: they are open to GET; the page asks the person for
+#: a token when /graphql refuses it (web/src/signin.ts).
+EXPLORER_PATHS = frozenset({"/", "/index.html"})
+EXPLORER_PREFIX = "/assets/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,8 @@ class Principal:
 def required_scope(method: str, path: str) -> TokenScope | None:
     """Return the scope a request needs, None when it is open to anyone."""
     if method == "OPTIONS" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+        return None
+    if method in {"GET", "HEAD"} and (path in EXPLORER_PATHS or path.startswith(EXPLORER_PREFIX)):
         return None
     if path == "/graphql" or path.startswith("/graphql/"):
         return TokenScope.READ  # queries only: GraphQL changes nothing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.auth import required_scope
 from api.cli import app as cli
+from api.routes.explorer import STATIC_DIR
 from api.settings import Settings
 from api.tokens import Scope, TokenStore, hash_token
 from graph.keys import Kind, NodeKey
@@ -48,6 +50,8 @@ ENDPOINTS: list[tuple[str, str, object, Scope | None]] = [
     ("POST", "/graphql", NODE_QUERY, Scope.READ),
     ("GET", "/metrics", None, Scope.READ),
     ("GET", "/openapi.json", None, Scope.READ),
+    ("GET", "/docs", None, Scope.READ),
+    ("GET", "/", None, None),  # the explorer's page: it holds no data, /graphql does
     ("GET", "/api/v1/lineage?nodeId=dataset:pg://db:b", None, Scope.READ),  # Marquez
     ("GET", "/api/v1/audit/urn:lineage:dataset:pg%253A//db:b", None, Scope.READ),
 ]
@@ -203,10 +207,40 @@ def test_the_cli_creates_lists_and_revokes_tokens(tmp_path: Path) -> None:
         ("OPTIONS", "/graphql", None),
         ("GET", "/graphql", Scope.READ),
         ("DELETE", "/api/v1/anything", Scope.ADMIN),
+        ("GET", "/", None),
+        ("HEAD", "/index.html", None),
+        ("GET", "/assets/index-abc123.js", None),
+        ("POST", "/", Scope.INGEST),
+        ("PUT", "/assets/index-abc123.js", Scope.INGEST),
+        ("GET", "/assetsx", Scope.READ),
+        ("GET", "/favicon.ico", Scope.READ),
+        ("GET", "/docs", Scope.READ),
     ],
 )
 def test_routes_added_later_need_a_scope_by_default(method: str, path: str, scope: Scope | None) -> None:
     assert required_scope(method, path) == scope
+
+
+async def test_the_explorer_page_and_its_assets_load_without_a_token_while_graphql_needs_one(
+    secured: tuple[httpx.AsyncClient, dict[str, str | None]],
+) -> None:
+    client, secrets = secured
+    built = {f"/assets/{p.name}" for p in (STATIC_DIR / "assets").glob("*")}
+    assert (STATIC_DIR / "index.html").is_file() and built, "the explorer is not built: run `make setup`"
+    page = await client.get("/")
+    assert page.status_code == 200 and "<title>Lineage explorer</title>" in page.text
+    referenced = set(re.findall(r'"(/assets/[^"]+)"', page.text))
+    assert referenced and referenced <= built
+    for path in ["/index.html", *referenced]:
+        assert (await client.get(path)).status_code == 200, path
+        assert (await client.head(path)).status_code == 200, path
+    assert (await client.get("/assets/not-there.js")).status_code == 404  # open, but serves only the bundle
+    assert (await client.post("/graphql", json=NODE_QUERY)).status_code == 401
+    read = {"Authorization": f"Bearer {secrets['read']}"}
+    assert (await client.post("/graphql", json=NODE_QUERY, headers=read)).status_code == 200
+    # Only reading the page is open: writing there, or reading anything beside it, still needs a token.
+    assert (await client.post("/", content=b"{}")).status_code == 401
+    assert (await client.get("/docs")).status_code == 401
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.routes.explorer import STATIC_DIR, mount_explorer
+from api.tokens import Scope, TokenStore
 from ingest.estate import Estate, Plan
 
 pytestmark = pytest.mark.slow
@@ -39,18 +41,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real service on a loopback port, serving the built explorer over the demo estate."""
+def _assert_built() -> None:
     for need, how in [
         (STATIC_DIR / "index.html", "the explorer is not built: run `make setup` (npm ci + npm run build in web/)"),
         (CHROMIUM, "no /usr/bin/chromium: run `make setup` (it installs Debian's chromium)"),
         (WEB / "node_modules" / "playwright-core", "web/node_modules is missing: run `make setup`"),
     ]:
         assert need.exists(), how
-    data = tmp_path_factory.mktemp("explorer-demo")
-    loaded = CliRunner().invoke(app, ["demo", "--data", str(data), "--nodes", str(DEMO_NODES)])
-    assert loaded.exit_code == 0, loaded.output
+
+
+@contextmanager
+def _serving(data: Path) -> Iterator[str]:
+    """Run the real service on a loopback port over a data folder; yield its URL."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data", str(data)],
@@ -76,6 +78,32 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.communicate(timeout=10)
 
 
+def _run_script(script: str, env: dict[str, str], out: Path) -> dict[str, object]:
+    """Run one browser script in web/; return the report it wrote."""
+    node = shutil.which("node")
+    assert node, "node is not installed: the explorer's browser tests run a Node script (playwright-core)"
+    env = {**os.environ, **env, "EXPLORER_OUT": str(out), "CHROMIUM": str(CHROMIUM)}
+    run = subprocess.run([node, script], cwd=WEB, env=env, capture_output=True, text=True, timeout=600, check=False)
+    sys.stderr.write(run.stderr)
+    assert run.returncode == 0, f"browser script failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    report: dict[str, object] = json.loads((out / "report.json").read_text())
+    # The measures (timings): logged, never asserted on.
+    for measure in report["measures"]:  # type: ignore[attr-defined]
+        sys.stderr.write(f"explorer measure: {json.dumps(measure)}\n")
+    return report
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real service on a loopback port, serving the built explorer over the demo estate."""
+    _assert_built()
+    data = tmp_path_factory.mktemp("explorer-demo")
+    loaded = CliRunner().invoke(app, ["demo", "--data", str(data), "--nodes", str(DEMO_NODES)])
+    assert loaded.exit_code == 0, loaded.output
+    with _serving(data) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def landmarks() -> dict[str, str]:
     """The demo estate's named nodes (the estate is deterministic from its seed)."""
@@ -91,24 +119,11 @@ def session(service: str, landmarks: dict[str, str], tmp_path_factory: pytest.Te
     out = tmp_path_factory.mktemp("explorer-e2e")
     shots = Path(os.environ.get("LINEAGE_SCREENSHOTS") or out / "screenshots")
     env = {
-        **os.environ,
         "EXPLORER_URL": service,
         "EXPLORER_LANDMARKS": json.dumps(landmarks),
-        "EXPLORER_OUT": str(out),
         "EXPLORER_SCREENSHOTS": str(shots.resolve()),
-        "CHROMIUM": str(CHROMIUM),
     }
-    node = shutil.which("node")
-    assert node, "node is not installed: the explorer's browser tests run a Node script (playwright-core)"
-    run = subprocess.run(
-        [node, "e2e/explorer.mjs"], cwd=WEB, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    sys.stderr.write(run.stderr)
-    assert run.returncode == 0, f"browser script failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
-    report: dict[str, object] = json.loads((out / "report.json").read_text())
-    # The responsiveness measure (query and draw of 2,000+ nodes): logged, never asserted on.
-    for measure in report["measures"]:  # type: ignore[attr-defined]
-        sys.stderr.write(f"explorer measure: {json.dumps(measure)}\n")
+    report = _run_script("e2e/explorer.mjs", env, out)
     report["downloads"] = str(out / "downloads")
     report["screenshots"] = str(shots)
     return report
@@ -171,3 +186,31 @@ def test_screenshots_of_the_main_views_stay_small(session: dict[str, object]) ->
     shots = {p.name: p.stat().st_size for p in Path(str(session["screenshots"])).glob("*.png")}
     assert set(shots) >= {"lineage.png", "columns.png", "impact.png", "path.png"}
     assert all(size < 300_000 for size in shots.values()), shots
+
+
+def test_with_auth_on_the_page_asks_for_a_token_refuses_wrong_ones_and_opens_the_graph_with_a_read_token(
+    tmp_path: Path,
+) -> None:
+    _assert_built()
+    data = tmp_path / "data"
+    loaded = CliRunner().invoke(app, ["demo", "--data", str(data), "--nodes", "200"])
+    assert loaded.exit_code == 0, loaded.output
+    # A token exists, so the service asks for one even on loopback (api/auth.py).
+    made = CliRunner().invoke(app, ["token", "create", "--scope", "read", "--name", "explorer", "--data", str(data)])
+    assert made.exit_code == 0, made.output
+    read = made.stdout.strip().splitlines()[-1]
+    tokens = TokenStore(data / "tokens.sqlite")
+    ingest, _ = tokens.create({Scope.INGEST}, name="airflow")
+    tokens.close()
+    with _serving(data) as url:
+        env = {"EXPLORER_URL": url, "EXPLORER_READ_TOKEN": read, "EXPLORER_INGEST_TOKEN": ingest}
+        report = _run_script("e2e/signin.mjs", env, tmp_path)
+    assert report["errors"] == []
+    assert set(report["passed"]) == {  # type: ignore[arg-type]
+        "page loads without a token",
+        "dialog on the first query",
+        "wrong tokens refused with a message",
+        "right token opens the graph",
+        "sign out forgets the token",
+        "sign in again from the header",
+    }

@@ -1,5 +1,7 @@
 // The GraphQL client: every query the explorer sends, typed (see GRAPHQL_CONTRACT.md).
 
+import { heldToken, isRefusal, retrySignedIn } from "./signin";
+
 export interface GNode {
   id: string;
   kind: string;
@@ -97,12 +99,27 @@ const TIME_ARGS = "asOf: $asOf, since: $since, until: $until";
 /** Largest page asked for at once; more is fetched page by page up to the caller's limit. */
 const PAGE = 1000;
 
+function send(body: string, token: string | null): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return fetch("/graphql", { method: "POST", headers, body });
+}
+
+/** Ask the service the smallest question with a token: the answer says whether it lets the token in. */
+export function probe(token: string): Promise<Response> {
+  return send(JSON.stringify({ query: "{ __typename }" }), token);
+}
+
 async function post<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-  const response = await fetch("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
+  const request = JSON.stringify({ query, variables });
+  const token = heldToken();
+  let response = await send(request, token);
+  if (isRefusal(response)) {
+    // Auth is on (api/auth.py): ask for a token, send once more with it.
+    const retried = await retrySignedIn(response, token, (fresh) => send(request, fresh));
+    if (typeof retried === "string") throw new QueryProblem(retried);
+    response = retried;
+  }
   if (!response.ok && response.status !== 200) {
     throw new QueryProblem(`the service answered ${response.status} ${response.statusText}`);
   }

@@ -10,6 +10,7 @@ import { savePng, saveText, toCsv, toJson } from "./exporting";
 import { datasetOfColumn, KINDS, STRUCTURE_EDGES, styleOf } from "./kinds";
 import { type Actions, renderDetail, renderHint, renderImpact, renderPath } from "./panel";
 import { setupSearch } from "./search";
+import { setupAccount } from "./signin";
 import { decode, encode, timeFilter, type ViewState } from "./state";
 import { Loaded, visible, type ViewEdge, type ViewNode } from "./view";
 
@@ -507,6 +508,8 @@ function wireControls(): void {
     if (!e.target.isParent() && !id.startsWith("group:")) actions.focus(id);
   });
 
+  // Signed in after a cancelled dialog: draw the view again, now with the token.
+  setupAccount(api.probe, () => void render());
   setupSearch(byId<HTMLInputElement>("search"), byId<HTMLUListElement>("search-results"), (node) => {
     if (state.mode === "path" && state.focus && node.id !== state.focus) navigate({ to: node.id, selected: node.id });
     else if (state.mode === "columns" && !/^urn:lineage:(dataset|vector_index):/.test(node.id)) navigate({ mode: "lineage", focus: node.id, selected: node.id, up: [], down: [], to: null });
