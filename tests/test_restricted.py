@@ -192,6 +192,23 @@ async def test_reads_that_cannot_filter_refuse_a_namespace_limited_token(
     assert (await client.get(path, headers={"Authorization": f"Bearer {secrets['all']}"})).status_code != 403
 
 
+async def test_an_audit_trail_refuses_a_namespace_limited_token(
+    clients: tuple[httpx.AsyncClient, dict[str, str]],
+) -> None:
+    client, secrets = clients
+    query = "query ($id: ID!) { auditTrail(id: $id) { __typename ... on InvalidArgument { field message } } }"
+    answers = {}
+    for who, secret in secrets.items():
+        answer = await client.post(
+            "/graphql",
+            json={"query": query, "variables": {"id": REPORT.urn}},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        answers[who] = answer.json()["data"]["auditTrail"]
+    assert answers["lake"]["__typename"] == "InvalidArgument" and "limited to namespaces" in answers["lake"]["message"]
+    assert "limited to namespaces" not in str(answers["all"])
+
+
 async def test_the_marquez_endpoint_shows_hidden_nodes_without_names(
     clients: tuple[httpx.AsyncClient, dict[str, str]],
 ) -> None:

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from api.audit_formats import json_report
 from api.graphql.context import LineageContext
 from api.graphql.errors import InvalidArgument, NotFound, invalid
+from api.restrict import RestrictedStore
 from graph import audit
 from graph.errors import InvalidInput, NodeNotFound
 from graph.keys import parse_key
@@ -197,6 +198,10 @@ async def resolve_audit_trail(
 ) -> AuditResult:
     """Return the audit trail of a run/version-level node."""
     settings = info.context.settings
+    if isinstance(info.context.store, RestrictedStore):
+        # An audit cites every record of the chain and verifies their hashes: a partial view cannot.
+        msg = "id: an audit needs the whole chain; this token is limited to namespaces (ask with an unrestricted one)"
+        return invalid("id", msg)
     try:
         trail = await audit.audit_trail(
             info.context.store,
