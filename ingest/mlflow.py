@@ -39,6 +39,7 @@ from graph.edges import EdgeType
 from graph.errors import InvalidInput
 from graph.keys import Kind, NodeKey
 from graph.timestamps import iso, parse_time
+from ingest.fields import array, required_text
 from ingest.naming import dataset_name
 
 SOURCE = "mlflow"
@@ -114,12 +115,12 @@ def to_delta(raw: str) -> GraphDelta:
 def _to_delta(raw: str) -> GraphDelta:
     snapshot = _load(raw)
     at = ""
-    ns = _text(snapshot, "namespace", f"{at}/namespace")
+    ns = required_text(snapshot, "namespace", f"{at}/namespace")
     builder = DeltaBuilder()
     delivery = snapshot.get("delivery")
-    for i, model in enumerate(_list(snapshot, "models", f"{at}/models")):
+    for i, model in enumerate(array(snapshot, "models", f"{at}/models")):
         _model(builder, ns, snapshot, model, f"{at}/models/{i}")
-    moves = _list(snapshot, "alias_moves", f"{at}/alias_moves")
+    moves = array(snapshot, "alias_moves", f"{at}/alias_moves")
     if moves:
         observed = _ms(snapshot.get("observed_at"), f"{at}/observed_at")
         for i, move in enumerate(moves):
@@ -127,7 +128,7 @@ def _to_delta(raw: str) -> GraphDelta:
     if isinstance(delivery, dict):
         _alias_event(builder, ns, snapshot, delivery, f"{at}/delivery")
     gone_at = snapshot.get("gone_at")
-    for i, gone in enumerate(_list(snapshot, "gone", f"{at}/gone")):
+    for i, gone in enumerate(array(snapshot, "gone", f"{at}/gone")):
         _gone(builder, ns, gone, _ms(gone_at, f"{at}/gone_at"), f"{at}/gone/{i}")
     return builder.build()
 
@@ -139,7 +140,7 @@ def delivery_marker(delivery_id: str) -> str:
 
 def marker_to_delta(raw: str) -> GraphDelta:
     """A delivery marker changes no graph: it only makes the delivery id known to the journal."""
-    _text(_load(raw), "delivery_id", "/delivery_id")
+    required_text(_load(raw), "delivery_id", "/delivery_id")
     return GraphDelta()
 
 
@@ -150,7 +151,7 @@ def _model(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Any, at: str) ->
     if not isinstance(doc, dict):
         msg = f"{at}: a registered model is an object"
         raise InvalidInput(msg, field=at)
-    name = _text(doc, "name", f"{at}/name")
+    name = required_text(doc, "name", f"{at}/name")
     is_prompt = bool(doc.get("is_prompt"))
     kind, version_kind = (Kind.PROMPT, Kind.PROMPT_VERSION) if is_prompt else (Kind.MODEL, Kind.MODEL_VERSION)
     entity = NodeKey(kind, ns, name)
@@ -167,7 +168,7 @@ def _model(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Any, at: str) ->
         "mlflow_created_at": created,
     }
     builder.node(entity, created, props, priority=revision)
-    for j, version_doc in enumerate(_list(doc, "versions", f"{at}/versions")):
+    for j, version_doc in enumerate(array(doc, "versions", f"{at}/versions")):
         _version(builder, ns, snapshot, entity, version_kind, version_doc, f"{at}/versions/{j}")
 
 
@@ -219,7 +220,7 @@ def _version(builder: DeltaBuilder, ns: str, snapshot: Json, entity: NodeKey, ki
 
 def _run(builder: DeltaBuilder, ns: str, snapshot: Json, doc: Json, at: str) -> NodeKey:
     info = _obj(doc.get("info"))
-    run_id = _text(info, "run_id", f"{at}/info/run_id")
+    run_id = required_text(info, "run_id", f"{at}/info/run_id")
     experiment = str(info.get("experiment_id") or "0")
     job = NodeKey(Kind.JOB, ns, f"experiments/{experiment}")
     run = NodeKey(Kind.RUN, ns, job.name, run_id)
@@ -300,18 +301,18 @@ def _alias_moves(builder: DeltaBuilder, ns: str, doc: Any, t: float, at: str) ->
     if not isinstance(doc, dict):
         msg = f"{at}: must be an object"
         raise InvalidInput(msg, field=at)
-    kind = Kind.parse(_text(doc, "kind", f"{at}/kind"), field=f"{at}/kind")
+    kind = Kind.parse(required_text(doc, "kind", f"{at}/kind"), field=f"{at}/kind")
     if kind not in (Kind.MODEL, Kind.PROMPT):
         msg = f"{at}/kind: aliases belong to a Model or a Prompt"
         raise InvalidInput(msg, field=f"{at}/kind")
-    entity = NodeKey(kind, ns, _text(doc, "name", f"{at}/name"))
+    entity = NodeKey(kind, ns, required_text(doc, "name", f"{at}/name"))
     version_kind = Kind.PROMPT_VERSION if kind is Kind.PROMPT else Kind.MODEL_VERSION
     aliases = _obj(doc.get("aliases"))
-    versions = [str(v) for v in _list(doc, "versions", f"{at}/versions")]
+    versions = [str(v) for v in array(doc, "versions", f"{at}/versions")]
     builder.node(entity, t, {"aliases": aliases}, priority=int(t * 1000))
     for alias, target in aliases.items():
         _move_alias(builder, entity, version_kind, str(alias), str(target), versions, t)
-    for alias in _list(doc, "removed", f"{at}/removed"):
+    for alias in array(doc, "removed", f"{at}/removed"):
         for number in versions:
             ref = EdgeRef(entity, EdgeType.ALIAS, NodeKey(version_kind, ns, entity.name, number), str(alias))
             builder.close(ref, t, f"alias {alias} deleted")
@@ -325,7 +326,7 @@ def _alias_event(builder: DeltaBuilder, ns: str, snapshot: Json, delivery: Json,
     if not isinstance(data, dict):
         msg = f"{at}/data: required, an object"
         raise InvalidInput(msg, field=f"{at}/data")
-    name, alias = _text(data, "name", f"{at}/data/name"), _text(data, "alias", f"{at}/data/alias")
+    name, alias = required_text(data, "name", f"{at}/data/name"), required_text(data, "alias", f"{at}/data/alias")
     version = str(data.get("version") or "")
     t = _event_time(delivery, at)
     entity = NodeKey(entity_kind, ns, name)
@@ -350,9 +351,9 @@ def _gone(builder: DeltaBuilder, ns: str, doc: Any, t: float, at: str) -> None:
     if not isinstance(doc, dict):
         msg = f"{at}: must be an object"
         raise InvalidInput(msg, field=at)
-    kind = Kind.parse(_text(doc, "kind", f"{at}/kind"), field=f"{at}/kind")
+    kind = Kind.parse(required_text(doc, "kind", f"{at}/kind"), field=f"{at}/kind")
     version = doc.get("version")
-    key = NodeKey(kind, ns, _text(doc, "name", f"{at}/name"), None if version is None else str(version))
+    key = NodeKey(kind, ns, required_text(doc, "name", f"{at}/name"), None if version is None else str(version))
     builder.close(key, t, "deleted from MLflow (seen gone by a reconcile)")
 
 
@@ -431,21 +432,3 @@ def _load(raw: str) -> Json:
         msg = "/: must be a JSON object"
         raise InvalidInput(msg, field="/")
     return doc
-
-
-def _list(doc: Json, key: str, at: str) -> list[Any]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        msg = f"{at}: must be an array"
-        raise InvalidInput(msg, field=at)
-    return value
-
-
-def _text(doc: Any, key: str, at: str) -> str:
-    value = doc.get(key) if isinstance(doc, dict) else None
-    if not isinstance(value, str) or not value:
-        msg = f"{at}: required, a non-empty string"
-        raise InvalidInput(msg, field=at)
-    return value

@@ -38,6 +38,7 @@ from graph.edges import EdgeType
 from graph.errors import InvalidInput
 from graph.keys import Kind, NodeKey, column_key
 from graph.timestamps import parse_time
+from ingest.fields import array, required_object, required_text
 
 SOURCE = "openlineage"
 TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
@@ -62,7 +63,7 @@ def to_delta(raw: str) -> GraphDelta:
     if "run" in event and "job" in event:
         _run_event(builder, event, t)
     elif "dataset" in event:
-        _dataset(builder, _object(event, "dataset", "/dataset"), "/dataset", t)
+        _dataset(builder, required_object(event, "dataset", "/dataset"), "/dataset", t)
     elif "job" in event:
         _job_event(builder, event, t)
     else:
@@ -87,11 +88,11 @@ def _feast_kinds(job_doc: Json) -> tuple[Kind | None, Kind | None]:
 
 
 def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
-    job_doc = _object(event, "job", "/job")
+    job_doc = required_object(event, "job", "/job")
     job = _job(builder, job_doc, "/job", t)
     in_kind, out_kind = _feast_kinds(job_doc)
-    run_doc = _object(event, "run", "/run")
-    run = NodeKey(Kind.RUN, job.namespace, job.name, _text(run_doc, "runId", "/run/runId"))
+    run_doc = required_object(event, "run", "/run")
+    run = NodeKey(Kind.RUN, job.namespace, job.name, required_text(run_doc, "runId", "/run/runId"))
     state = event.get("eventType") or "OTHER"
     if not isinstance(state, str):
         msg = "/eventType: must be a string"
@@ -105,7 +106,7 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
     builder.node(run, t, props, priority=1 if state in TERMINAL else 0)
     builder.edge(run, EdgeType.RUN_OF, job, t)
     _parent(builder, run, run_doc, t)
-    for i, doc in enumerate(_list(event, "inputs", "/inputs")):
+    for i, doc in enumerate(array(event, "inputs", "/inputs")):
         dataset = _dataset(builder, doc, f"/inputs/{i}", t, in_kind)
         builder.edge(dataset, EdgeType.INPUT_OF, job, t)
         version = _version(doc, dataset)
@@ -114,7 +115,7 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
         else:
             builder.edge(version, EdgeType.VERSION_OF, dataset, t)
             builder.edge(version, EdgeType.INPUT_OF, run, t)
-    for i, doc in enumerate(_list(event, "outputs", "/outputs")):
+    for i, doc in enumerate(array(event, "outputs", "/outputs")):
         dataset = _dataset(builder, doc, f"/outputs/{i}", t, out_kind)
         builder.edge(job, EdgeType.PRODUCED, dataset, t)
         if dataset.kind not in (Kind.DATASET, Kind.VECTOR_INDEX):  # feature views have no versions
@@ -131,12 +132,12 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
 
 def _job_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
     """A JobEvent declares design-time lineage: entity level only."""
-    job_doc = _object(event, "job", "/job")
+    job_doc = required_object(event, "job", "/job")
     job = _job(builder, job_doc, "/job", t)
     in_kind, out_kind = _feast_kinds(job_doc)
-    for i, doc in enumerate(_list(event, "inputs", "/inputs")):
+    for i, doc in enumerate(array(event, "inputs", "/inputs")):
         builder.edge(_dataset(builder, doc, f"/inputs/{i}", t, in_kind), EdgeType.INPUT_OF, job, t)
-    for i, doc in enumerate(_list(event, "outputs", "/outputs")):
+    for i, doc in enumerate(array(event, "outputs", "/outputs")):
         builder.edge(job, EdgeType.PRODUCED, _dataset(builder, doc, f"/outputs/{i}", t, out_kind), t)
 
 
@@ -144,7 +145,9 @@ def _job_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
 
 
 def _job(builder: DeltaBuilder, doc: Json, at: str, t: datetime) -> NodeKey:
-    key = NodeKey(Kind.JOB, _text(doc, "namespace", f"{at}/namespace"), _text(doc, "name", f"{at}/name"))
+    key = NodeKey(
+        Kind.JOB, required_text(doc, "namespace", f"{at}/namespace"), required_text(doc, "name", f"{at}/name")
+    )
     builder.node(key, t, _facets(doc, f"{at}/facets"))
     lineage = (doc.get("facets") or {}).get("lineage")
     if isinstance(lineage, dict):
@@ -203,8 +206,8 @@ def _lifecycle(builder: DeltaBuilder, key: NodeKey, facet: Any, t: datetime) -> 
 
 
 def _dataset_key(doc: Json, at: str, facets: Json) -> NodeKey:
-    namespace = _text(doc, "namespace", f"{at}/namespace")
-    name = _text(doc, "name", f"{at}/name")
+    namespace = required_text(doc, "namespace", f"{at}/namespace")
+    name = required_text(doc, "name", f"{at}/name")
     scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else ""
     declared = str((facets.get("datasetType") or {}).get("datasetType") or "").lower()
     kind = Kind.VECTOR_INDEX if scheme in VECTOR_STORES or "vector" in declared else Kind.DATASET
@@ -334,29 +337,3 @@ def _time(event: Json) -> datetime:
         msg = "/eventTime: required, an ISO 8601 time"
         raise InvalidInput(msg, field="/eventTime")
     return parse_time(_FRACTION.sub(r"\1", text), field="/eventTime", assume_utc=True)
-
-
-def _object(doc: Json, key: str, at: str) -> Json:
-    value = doc.get(key)
-    if not isinstance(value, dict):
-        msg = f"{at}: required, an object"
-        raise InvalidInput(msg, field=at)
-    return value
-
-
-def _list(doc: Json, key: str, at: str) -> list[Any]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        msg = f"{at}: must be an array"
-        raise InvalidInput(msg, field=at)
-    return value
-
-
-def _text(doc: Json, key: str, at: str) -> str:
-    value = doc.get(key)
-    if not isinstance(value, str) or not value:
-        msg = f"{at}: required, a non-empty string"
-        raise InvalidInput(msg, field=at)
-    return value
