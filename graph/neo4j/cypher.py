@@ -119,6 +119,78 @@ VERSION_HOPS = f"""
 UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
 RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
 """
+# Hops without what only a time filter reads (last_seen, markers).
+BARE_EDGE = (
+    "startNode(r).urn AS src, type(r) AS type, endNode(r).urn AS dst, r.qualifier AS qualifier, r.first_seen AS first_seen"
+)
+BARE_HOP = f"{BARE_EDGE}, b.urn AS b_urn, b.kind AS b_kind, b.first_seen AS b_first_seen"
+
+
+def _level(upstream: bool, bare: bool) -> str:
+    """Return one traversal level as one statement: flow hops (part 0) and version hops (part 1).
+
+    Downstream the version hops go into the entities $versioned; upstream into every versioned
+    entity a flow hop reaches from a node of $versioned (the entities to resolve). Bare and
+    downstream, one hop per reached node is enough (graph/traversal.py, GraphReader.level).
+    """
+    fields = f"{BARE_HOP}, null AS last_seen, null AS markers, null AS b_last_seen, null AS b_markers"
+    fields = fields if bare else f"{EDGE_FIELDS}, {HOP_NODE}"
+    flow = f"(a:Node {{urn: u}})<-[r:{FLOW}]-(b:Node)" if upstream else f"(a:Node {{urn: u}})-[r:{FLOW}]->(b:Node)"
+    if bare and not upstream:
+        first = f"""
+UNWIND $urns AS u MATCH {flow}
+WITH b, head(collect([u, r])) AS pick
+WITH b, pick[0] AS u, pick[1] AS r
+RETURN 0 AS part, u AS origin, {fields}"""
+    else:
+        first = f"""
+UNWIND $urns AS u MATCH {flow}
+RETURN 0 AS part, u AS origin, {fields}"""
+    if upstream:
+        entities = f"""
+UNWIND $versioned AS u MATCH {flow} WHERE b.kind IN $entity_kinds
+WITH DISTINCT b AS a
+MATCH (a)<-[r:{VERSIONS}]-(b:Node)
+RETURN 1 AS part, a.urn AS origin, {fields}"""
+    else:
+        entities = f"""
+UNWIND $versioned AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
+RETURN 1 AS part, u AS origin, {fields}"""
+    return f"{first}\nUNION ALL{entities}\n"
+
+
+LEVEL = {(up, bare): _level(up, bare) for up in (True, False) for bare in (True, False)}
+_NODE_MAP = "n {.urn, .kind, .first_seen, .last_seen, .markers, .properties, .stamps, .evidence}"
+_EDGE_MAP = (
+    "r {.qualifier, .first_seen, .last_seen, .markers, .ev_first, .ev_first_time, .ev_last, .ev_last_time, "
+    ".ev_count, .properties, src: startNode(r).urn, type: type(r), dst: endNode(r).urn}"
+)
+# The page of a query in one read: its nodes (part 0), the edges among them (1), the edges named (2).
+# A hub (the embedding model every answer used) is probed from the page's side, not walked.
+PAGE = f"""
+UNWIND $urns AS u MATCH (n:Node {{urn: u}})
+RETURN 0 AS part, {_NODE_MAP} AS row
+UNION ALL
+UNWIND $urns AS u
+MATCH (a:Node {{urn: u}})
+CALL (a) {{
+  WITH a WHERE COUNT {{ (a)--() }} <= size($others)
+  MATCH (a)-[r:{TRAVERSED}]-(b:Node) WHERE b.urn IN $others
+  RETURN r
+  UNION
+  WITH a WHERE COUNT {{ (a)--() }} > size($others)
+  UNWIND $others AS o
+  MATCH (b:Node {{urn: o}})
+  MATCH (a)-[r:{TRAVERSED}]-(b)
+  RETURN r
+}}
+WITH DISTINCT r
+RETURN 1 AS part, {_EDGE_MAP} AS row
+UNION ALL
+UNWIND $named AS e
+MATCH (:Node {{urn: e.src}})-[r {{key: e.key}}]->(:Node {{urn: e.dst}})
+RETURN 2 AS part, {_EDGE_MAP} AS row
+"""
 # A hub (the embedding model every answer used) is probed from the page's side, not walked.
 EDGES_AMONG = f"""
 UNWIND $urns AS u

@@ -34,7 +34,7 @@ from graph import traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import Kind, NodeKey
+from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
 from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -59,6 +59,7 @@ _deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", defau
 _read_tx: ContextVar[list[AsyncTransaction | None] | None] = ContextVar("lineage_neo4j_read_tx", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
+_ENTITY_KINDS = sorted(k.value for k in VERSIONED_ENTITIES)
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
 
@@ -291,6 +292,42 @@ class Neo4jStore:
                 edge = edge_from_row(row)
                 edges[edge.ident] = edge
         return nodes, edges
+
+    async def level(
+        self,
+        urns: Sequence[str],
+        upstream: bool,
+        versioned: Collection[str],
+        skip: Collection[str] = (),
+        bare: bool = False,
+    ) -> tuple[list[Hop], list[Hop]]:
+        """Return one level's flow hops and the version hops the rules need, in one statement."""
+        params = {"urns": list(urns), "versioned": list(versioned), "entity_kinds": _ENTITY_KINDS}
+        rows = await self._read(cypher.LEVEL[upstream, bare], **params)
+        hops: tuple[list[Hop], list[Hop]] = ([], [])
+        for r in rows:
+            hops[r["part"]].append((r["origin"], _edge_meta(r), _hop_node(r)))
+        return hops
+
+    async def page(
+        self, urns: Collection[str], others: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return the full records of ``urns``, of the edges among them and ``others``, and of ``idents``."""
+        named = [{"src": i[0], "dst": i[2], "key": edge_key(i)} for i in idents]
+        rows = await self._read(cypher.PAGE, urns=list(urns), others=list(others), named=named)
+        nodes: dict[str, NodeRecord] = {}
+        among: list[EdgeRecord] = []
+        edges: dict[EdgeIdent, EdgeRecord] = {}
+        for r in rows:
+            if r["part"] == 0:
+                node = node_from_row(r["row"])
+                nodes[node.urn] = node
+            elif r["part"] == 1:
+                among.append(edge_from_row(r["row"]))
+            else:
+                edge = edge_from_row(r["row"])
+                edges[edge.ident] = edge
+        return nodes, among, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
