@@ -88,7 +88,8 @@ HOP_NODE = (
 )
 
 NODE_METAS = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {NODE_FIELDS}"
-FULL_NODES = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {FULL_NODE}"
+FULL_NODES = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {FULL_NODE}, elementId(n) AS eid"
+NODE_IDS = "UNWIND $urns AS u MATCH (n:Node {urn: u}) RETURN u AS urn, elementId(n) AS eid"
 ALL_NODES = f"MATCH (n:Node) RETURN {FULL_NODE}"
 ALL_EDGES = f"MATCH (:Node)-[r]->(:Node) RETURN {FULL_EDGE}"
 
@@ -98,7 +99,7 @@ def full_edges(edge_type: EdgeType) -> str:
     return f"""
 UNWIND $keys AS k
 MATCH ()-[r:{edge_type.value} {{key: k}}]->()
-RETURN {FULL_EDGE}
+RETURN {FULL_EDGE}, elementId(r) AS eid
 """
 
 
@@ -121,7 +122,8 @@ RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
 """
 # Hops without what only a time filter reads (last_seen, markers).
 BARE_EDGE = (
-    "startNode(r).urn AS src, type(r) AS type, endNode(r).urn AS dst, r.qualifier AS qualifier, r.first_seen AS first_seen"
+    "startNode(r).urn AS src, type(r) AS type, endNode(r).urn AS dst, r.qualifier AS qualifier, "
+    "r.first_seen AS first_seen"
 )
 BARE_HOP = f"{BARE_EDGE}, b.urn AS b_urn, b.kind AS b_kind, b.first_seen AS b_first_seen"
 
@@ -234,13 +236,24 @@ SEARCH = """
 MATCH (n:Node) WHERE n.search CONTAINS $needle AND ($kinds IS NULL OR n.kind IN $kinds)
 RETURN n.urn AS urn
 """
-UPSERT_NODES = """
+# The records merged were read in the same transaction (under the head's lock), with their
+# element ids: known ones are updated through the id, new ones created, no lookup by value.
+CREATE_NODES = """
 UNWIND $rows AS row
-MERGE (n:Node {urn: row.urn})
-SET n += row
+CREATE (n:Node)
+SET n = row
+RETURN n.urn AS urn, elementId(n) AS eid
 """
-# Writes are serialized by the journal head's lock and the edges were read in the same
-# transaction, so new edges are created and known ones updated by key: no MERGE expands a hub.
+UPDATE_NODES = """
+UNWIND $rows AS row
+MATCH (n) WHERE elementId(n) = row.eid
+SET n += row.values
+"""
+UPDATE_EDGES = """
+UNWIND $rows AS row
+MATCH ()-[r]->() WHERE elementId(r) = row.eid
+SET r += row.values
+"""
 CLEAR_GRAPH = """
 MATCH (n:Node)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
@@ -248,23 +261,14 @@ CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 
 
 def create_edges(edge_type: EdgeType) -> str:
-    """Return the statement that creates new edges of one type."""
+    """Return the statement that creates new edges of one type between nodes given by element id."""
     return f"""
 UNWIND $rows AS row
-MATCH (a:Node {{urn: row.src}}), (b:Node {{urn: row.dst}})
+MATCH (a) WHERE elementId(a) = row.a
+MATCH (b) WHERE elementId(b) = row.b
 CREATE (a)-[r:{edge_type.value}]->(b)
 SET r = row.values
 """
 
 
-def update_edges(edge_type: EdgeType) -> str:
-    """Return the statement that updates known edges of one type, found by key."""
-    return f"""
-UNWIND $rows AS row
-MATCH ()-[r:{edge_type.value} {{key: row.values.key}}]->()
-SET r += row.values
-"""
-
-
 CREATE_EDGES = {t: create_edges(t) for t in EdgeType}
-UPDATE_EDGES = {t: update_edges(t) for t in EdgeType}
