@@ -2,10 +2,12 @@
 
 One apply is one write transaction: it locks the journal head, skips inputs already kept,
 reads the records it will merge, merges them with the same functions as the embedded store
-(graph/records.py), and writes journal records, nodes and edges with batched UNWIND/MERGE.
+(graph/records.py), and writes journal records, nodes and edges with batched UNWIND: what
+existed is updated through the element id it was read with, what is new is created.
 Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
 cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
-breadth-first (graph/traversal.py): one round trip per level, never path enumeration.
+breadth-first (graph/traversal.py): one statement per level (flow and version hops), one for
+the page, never path enumeration.
 """
 
 from __future__ import annotations
