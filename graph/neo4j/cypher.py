@@ -158,7 +158,20 @@ RETURN 1 AS part, a.urn AS origin, {fields}"""
         entities = f"""
 UNWIND $versioned AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
 RETURN 1 AS part, u AS origin, {fields}"""
-    return f"{first}\nUNION ALL{entities}\n"
+    # One record holding every row: the driver spends an event-loop turn per record, which at
+    # thousands of hops per level cost more than the query itself.
+    return f"""
+CALL () {{{first}
+UNION ALL{entities}
+}}
+RETURN collect([{", ".join(LEVEL_COLUMNS)}]) AS rows
+"""
+
+
+LEVEL_COLUMNS = (
+    "part", "origin", "src", "type", "dst", "qualifier", "first_seen", "last_seen", "markers",
+    "b_urn", "b_kind", "b_first_seen", "b_last_seen", "b_markers",
+)  # fmt: skip
 
 
 LEVEL = {(up, bare): _level(up, bare) for up in (True, False) for bare in (True, False)}

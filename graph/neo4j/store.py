@@ -312,8 +312,10 @@ class Neo4jStore:
         params = {"urns": list(urns), "versioned": list(versioned), "entity_kinds": _ENTITY_KINDS}
         rows = await self._read(cypher.LEVEL[upstream, bare], **params)
         hops: tuple[list[Hop], list[Hop]] = ([], [])
-        for r in rows:
-            hops[r["part"]].append((r["origin"], _edge_meta(r), _hop_node(r)))
+        for part, origin, src, type_, dst, qualifier, first, last, markers, *b in rows[0]["rows"]:
+            edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers))
+            node = NodeMeta(b[0], _KINDS[b[1]], b[2], b[3], _markers(b[4]))
+            hops[part].append((origin, edge, node))
         return hops
 
     async def page(
