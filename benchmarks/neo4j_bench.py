@@ -2,7 +2,8 @@
 
 The floor is the same reachability asked as one Cypher statement (variable-length pattern,
 RETURN DISTINCT), which Neo4j plans without enumerating paths; the store walks level by level
-with the shared semantics (version resolution, one round trip per level).
+with the shared semantics (version resolution): one statement per level (flow and version hops
+together), one for the start and one for the page.
 
     python -m benchmarks.neo4j_bench --nodes 100000 [--heap 2g --pagecache 1g]
 """

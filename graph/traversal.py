@@ -96,6 +96,30 @@ class GraphReader(Protocol):
         """Return the full records of these nodes and edges (for the page a query returns)."""
         ...
 
+    async def level(
+        self,
+        urns: Sequence[str],
+        upstream: bool,
+        versioned: Collection[str],
+        skip: Collection[str] = (),
+        bare: bool = False,
+    ) -> tuple[list[Hop], list[Hop]]:
+        """Return one level's flow hops and the version hops the rules need, in one read.
+
+        Downstream: the version hops into the entities ``versioned``. Upstream: the version hops
+        into every versioned entity (VERSIONED_ENTITIES) a flow hop reaches from a node of
+        ``versioned``. ``skip`` as in flow_hops. ``bare``: nothing will be filtered by time, so
+        the views may leave out last_seen and markers, and downstream the flow hops into one
+        node may be cut to any one of them (which one came first is the store's order anyway).
+        """
+        ...
+
+    async def page(
+        self, urns: Collection[str], others: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return, in one read, the full records of ``urns``, of edges_among(urns, others) and of ``idents``."""
+        ...
+
 
 @dataclass(slots=True)
 class _Visit:
@@ -182,7 +206,7 @@ async def _walk(
             return True
         state = {v.node.urn: v for v in frontier}
         try:
-            steps = await _steps(reader, frontier, state, upstream, window, seen)
+            steps = await _steps(reader, frontier, state, upstream, window, seen, bare=not filtered)
         except QueryDeadlineExceeded:  # the store's own timeout (a server-side transaction timeout)
             return True
         frontier = []
@@ -218,18 +242,20 @@ async def _steps(
     upstream: bool,
     window: TimeWindow,
     seen: Collection[str] = (),
+    bare: bool = False,
 ) -> list[Step]:
     """Return this level's hops, with entities resolved to versions where the rules say so."""
     urns = [v.node.urn for v in frontier]
     if not upstream:
         # Downstream nothing is resolved, so hops back into visited nodes can be skipped at the source.
-        hops = await reader.flow_hops(urns, upstream, seen)
-        steps: list[Step] = [(origin, edge, node, None) for origin, edge, node in hops]
         entities = [v.node.urn for v in frontier if not v.at_run_level and v.node.kind in VERSIONED_ENTITIES]
-        if entities:
-            steps.extend((o, e, n, None) for o, e, n in await reader.version_hops(entities, seen))
+        hops, version_hops = await reader.level(urns, upstream, entities, seen, bare)
+        steps: list[Step] = [(origin, edge, node, None) for origin, edge, node in hops]
+        steps.extend((o, e, n, None) for o, e, n in version_hops)
         return steps
-    hops = await reader.flow_hops(urns, upstream)
+    # The versions of the entities to resolve come in the same read as the hops that reach them.
+    run_level = [v.node.urn for v in frontier if v.at_run_level]
+    hops, version_hops = await reader.level(urns, upstream, run_level, (), bare)
     steps = []
     to_resolve: list[Hop] = []
     writers: dict[tuple[str, str, str], Hop] = {}
@@ -252,17 +278,16 @@ async def _steps(
             steps.append((origin, edge, node, None))
     steps.extend((origin, edge, node, None) for origin, edge, node in writers.values())
     if to_resolve:
-        steps.extend(await _resolve(reader, to_resolve, state, window))
+        steps.extend(_resolve(version_hops, to_resolve, state, window))
         # Which route reaches a node first decides its note: make that independent of store order.
         steps.sort(key=lambda s: (s[2].urn, s[3] is not None, s[1].ident, s[0]))
     return steps
 
 
-async def _resolve(reader: GraphReader, hops: list[Hop], state: dict[str, _Visit], window: TimeWindow) -> list[Step]:
+def _resolve(version_hops: list[Hop], hops: list[Hop], state: dict[str, _Visit], window: TimeWindow) -> list[Step]:
     """Replace each entity by its version live at the time of the node that used it."""
-    entities = sorted({node.urn for _, _, node in hops})
     versions: dict[str, list[NodeView]] = {}
-    for entity_urn, edge, version in await reader.version_hops(entities):
+    for entity_urn, edge, version in version_hops:
         if _edge_ok(edge, window) and _node_ok(version, window):
             versions.setdefault(entity_urn, []).append(version)
     steps: list[Step] = []
@@ -295,14 +320,16 @@ async def _page(
     on_page = {v.node.urn for v in page}
     returned = {v.node.urn for v in head}
     window = query.window
+    shown = [r for r in resolved if r[1] in returned and r[2] in returned and (r[1] in on_page or r[2] in on_page)]
+    nodes, among, full_edges = await reader.page(on_page, returned, {edge.ident for edge, _, _, _ in shown})
     found: dict[tuple[str, ...], tuple[EdgeView, str, str, Resolution | None]] = {}
-    for edge in await reader.edges_among(on_page, returned):
-        if _edge_ok(edge, window):
-            found.setdefault((*edge.ident, edge.src, edge.dst), (edge, edge.src, edge.dst, None))
-    for edge, src, dst, via in resolved:
-        if src in returned and dst in returned and (src in on_page or dst in on_page):
-            found.setdefault((*edge.ident, src, dst), (edge, src, dst, via))
-    nodes, full_edges = await reader.hydrate(on_page, {e.ident for e, _, _, _ in found.values()})
+    for record in among:
+        meta = record.meta()
+        if _edge_ok(meta, window):
+            found.setdefault((*meta.ident, meta.src, meta.dst), (meta, meta.src, meta.dst, None))
+            full_edges.setdefault(meta.ident, record)
+    for edge, src, dst, via in shown:
+        found.setdefault((*edge.ident, src, dst), (edge, src, dst, via))
     counts = Counter(v.node.kind for v in chosen)
     counts[visits[start].node.kind] -= 1  # the start is returned, but it is not its own impact
     return LineageResult(

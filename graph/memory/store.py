@@ -24,7 +24,7 @@ from graph import traversal
 from graph.delta import NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import Kind, NodeKey
+from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
 from graph.memory.sqlite import SqliteFile
 from graph.merging import merge_batch, touched
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -274,6 +274,30 @@ class MemoryStore:
         edge_ids = [meta.row for meta in map(self._edge_meta, idents) if meta is not None]
         edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows(edge_ids))}
         return nodes, edges
+
+    async def level(
+        self,
+        urns: Sequence[str],
+        upstream: bool,
+        versioned: Collection[str],
+        skip: Collection[str] = (),
+        bare: bool = False,
+    ) -> tuple[list[Hop], list[Hop]]:
+        """Return one level's flow hops and the version hops the rules need (``bare`` changes nothing here)."""
+        hops = await self.flow_hops(urns, upstream, skip)
+        if not upstream:
+            return hops, await self.version_hops(list(versioned), skip) if versioned else []
+        wanted = versioned if isinstance(versioned, set | frozenset) else set(versioned)
+        entities = sorted({n.urn for o, _, n in hops if o in wanted and n.kind in VERSIONED_ENTITIES})
+        return hops, await self.version_hops(entities) if entities else []
+
+    async def page(
+        self, urns: Collection[str], others: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return the full records of ``urns``, of the edges among them and ``others``, and of ``idents``."""
+        among = await self.edges_among(urns, others)
+        nodes, edges = await self.hydrate(urns, {*idents, *(e.ident for e in among)})
+        return nodes, [edges[e.ident] for e in among], {i: edges[i] for i in idents if i in edges}
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query."""

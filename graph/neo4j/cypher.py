@@ -88,7 +88,8 @@ HOP_NODE = (
 )
 
 NODE_METAS = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {NODE_FIELDS}"
-FULL_NODES = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {FULL_NODE}"
+FULL_NODES = f"UNWIND $urns AS u MATCH (n:Node {{urn: u}}) RETURN {FULL_NODE}, elementId(n) AS eid"
+NODE_IDS = "UNWIND $urns AS u MATCH (n:Node {urn: u}) RETURN u AS urn, elementId(n) AS eid"
 ALL_NODES = f"MATCH (n:Node) RETURN {FULL_NODE}"
 ALL_EDGES = f"MATCH (:Node)-[r]->(:Node) RETURN {FULL_EDGE}"
 
@@ -98,7 +99,7 @@ def full_edges(edge_type: EdgeType) -> str:
     return f"""
 UNWIND $keys AS k
 MATCH ()-[r:{edge_type.value} {{key: k}}]->()
-RETURN {FULL_EDGE}
+RETURN {FULL_EDGE}, elementId(r) AS eid
 """
 
 
@@ -118,6 +119,92 @@ RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
 VERSION_HOPS = f"""
 UNWIND $urns AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
 RETURN u AS origin, {EDGE_FIELDS}, {HOP_NODE}
+"""
+# Hops without what only a time filter reads (last_seen, markers).
+BARE_EDGE = (
+    "startNode(r).urn AS src, type(r) AS type, endNode(r).urn AS dst, r.qualifier AS qualifier, "
+    "r.first_seen AS first_seen"
+)
+BARE_HOP = f"{BARE_EDGE}, b.urn AS b_urn, b.kind AS b_kind, b.first_seen AS b_first_seen"
+
+
+def _level(upstream: bool, bare: bool) -> str:
+    """Return one traversal level as one statement: flow hops (part 0) and version hops (part 1).
+
+    Downstream the version hops go into the entities $versioned; upstream into every versioned
+    entity a flow hop reaches from a node of $versioned (the entities to resolve). Bare and
+    downstream, one hop per reached node is enough (graph/traversal.py, GraphReader.level).
+    """
+    fields = f"{BARE_HOP}, null AS last_seen, null AS markers, null AS b_last_seen, null AS b_markers"
+    fields = fields if bare else f"{EDGE_FIELDS}, {HOP_NODE}"
+    flow = f"(a:Node {{urn: u}})<-[r:{FLOW}]-(b:Node)" if upstream else f"(a:Node {{urn: u}})-[r:{FLOW}]->(b:Node)"
+    if bare and not upstream:
+        first = f"""
+UNWIND $urns AS u MATCH {flow}
+WITH b, head(collect([u, r])) AS pick
+WITH b, pick[0] AS u, pick[1] AS r
+RETURN 0 AS part, u AS origin, {fields}"""
+    else:
+        first = f"""
+UNWIND $urns AS u MATCH {flow}
+RETURN 0 AS part, u AS origin, {fields}"""
+    if upstream:
+        entities = f"""
+UNWIND $versioned AS u MATCH {flow} WHERE b.kind IN $entity_kinds
+WITH DISTINCT b AS a
+MATCH (a)<-[r:{VERSIONS}]-(b:Node)
+RETURN 1 AS part, a.urn AS origin, {fields}"""
+    else:
+        entities = f"""
+UNWIND $versioned AS u MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
+RETURN 1 AS part, u AS origin, {fields}"""
+    # One record holding every row: the driver spends an event-loop turn per record, which at
+    # thousands of hops per level cost more than the query itself.
+    return f"""
+CALL () {{{first}
+UNION ALL{entities}
+}}
+RETURN collect([{", ".join(LEVEL_COLUMNS)}]) AS rows
+"""
+
+
+LEVEL_COLUMNS = (
+    "part", "origin", "src", "type", "dst", "qualifier", "first_seen", "last_seen", "markers",
+    "b_urn", "b_kind", "b_first_seen", "b_last_seen", "b_markers",
+)  # fmt: skip
+
+
+LEVEL = {(up, bare): _level(up, bare) for up in (True, False) for bare in (True, False)}
+_NODE_MAP = "n {.urn, .kind, .first_seen, .last_seen, .markers, .properties, .stamps, .evidence}"
+_EDGE_MAP = (
+    "r {.qualifier, .first_seen, .last_seen, .markers, .ev_first, .ev_first_time, .ev_last, .ev_last_time, "
+    ".ev_count, .properties, src: startNode(r).urn, type: type(r), dst: endNode(r).urn}"
+)
+# The page of a query in one read: its nodes (part 0), the edges among them (1), the edges named (2).
+# A hub (the embedding model every answer used) is probed from the page's side, not walked.
+PAGE = f"""
+UNWIND $urns AS u MATCH (n:Node {{urn: u}})
+RETURN 0 AS part, {_NODE_MAP} AS row
+UNION ALL
+UNWIND $urns AS u
+MATCH (a:Node {{urn: u}})
+CALL (a) {{
+  WITH a WHERE COUNT {{ (a)--() }} <= size($others)
+  MATCH (a)-[r:{TRAVERSED}]-(b:Node) WHERE b.urn IN $others
+  RETURN r
+  UNION
+  WITH a WHERE COUNT {{ (a)--() }} > size($others)
+  UNWIND $others AS o
+  MATCH (b:Node {{urn: o}})
+  MATCH (a)-[r:{TRAVERSED}]-(b)
+  RETURN r
+}}
+WITH DISTINCT r
+RETURN 1 AS part, {_EDGE_MAP} AS row
+UNION ALL
+UNWIND $named AS e
+MATCH (:Node {{urn: e.src}})-[r {{key: e.key}}]->(:Node {{urn: e.dst}})
+RETURN 2 AS part, {_EDGE_MAP} AS row
 """
 # A hub (the embedding model every answer used) is probed from the page's side, not walked.
 EDGES_AMONG = f"""
@@ -162,13 +249,24 @@ SEARCH = """
 MATCH (n:Node) WHERE n.search CONTAINS $needle AND ($kinds IS NULL OR n.kind IN $kinds)
 RETURN n.urn AS urn
 """
-UPSERT_NODES = """
+# The records merged were read in the same transaction (under the head's lock), with their
+# element ids: known ones are updated through the id, new ones created, no lookup by value.
+CREATE_NODES = """
 UNWIND $rows AS row
-MERGE (n:Node {urn: row.urn})
-SET n += row
+CREATE (n:Node)
+SET n = row
+RETURN n.urn AS urn, elementId(n) AS eid
 """
-# Writes are serialized by the journal head's lock and the edges were read in the same
-# transaction, so new edges are created and known ones updated by key: no MERGE expands a hub.
+UPDATE_NODES = """
+UNWIND $rows AS row
+MATCH (n) WHERE elementId(n) = row.eid
+SET n += row.values
+"""
+UPDATE_EDGES = """
+UNWIND $rows AS row
+MATCH ()-[r]->() WHERE elementId(r) = row.eid
+SET r += row.values
+"""
 CLEAR_GRAPH = """
 MATCH (n:Node)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
@@ -176,23 +274,14 @@ CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 
 
 def create_edges(edge_type: EdgeType) -> str:
-    """Return the statement that creates new edges of one type."""
+    """Return the statement that creates new edges of one type between nodes given by element id."""
     return f"""
 UNWIND $rows AS row
-MATCH (a:Node {{urn: row.src}}), (b:Node {{urn: row.dst}})
+MATCH (a) WHERE elementId(a) = row.a
+MATCH (b) WHERE elementId(b) = row.b
 CREATE (a)-[r:{edge_type.value}]->(b)
 SET r = row.values
 """
 
 
-def update_edges(edge_type: EdgeType) -> str:
-    """Return the statement that updates known edges of one type, found by key."""
-    return f"""
-UNWIND $rows AS row
-MATCH ()-[r:{edge_type.value} {{key: row.values.key}}]->()
-SET r += row.values
-"""
-
-
 CREATE_EDGES = {t: create_edges(t) for t in EdgeType}
-UPDATE_EDGES = {t: update_edges(t) for t in EdgeType}

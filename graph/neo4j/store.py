@@ -2,10 +2,12 @@
 
 One apply is one write transaction: it locks the journal head, skips inputs already kept,
 reads the records it will merge, merges them with the same functions as the embedded store
-(graph/records.py), and writes journal records, nodes and edges with batched UNWIND/MERGE.
+(graph/records.py), and writes journal records, nodes and edges with batched UNWIND: what
+existed is updated through the element id it was read with, what is new is created.
 Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
 cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
-breadth-first (graph/traversal.py): one round trip per level, never path enumeration.
+breadth-first (graph/traversal.py): one statement per level (flow and version hops), one for
+the page, never path enumeration.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from graph import traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import Kind, NodeKey
+from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
 from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -59,8 +61,10 @@ _deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", defau
 _read_tx: ContextVar[list[AsyncTransaction | None] | None] = ContextVar("lineage_neo4j_read_tx", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
+_ENTITY_KINDS = sorted(k.value for k in VERSIONED_ENTITIES)
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
+_PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long on a busy server
 
 
 class Neo4jStore:
@@ -134,7 +138,11 @@ class Neo4jStore:
             if holder is not None and holder[0] is not None:
                 result = await holder[0].run(text, params)
                 return [record.data() async for record in result]
-            query = Query(text, timeout=self._timeout())
+            timeout = self._timeout()
+            if holder is not None and timeout is not None:
+                # The walk was cut: the page of what it found is bounded (limit), give it time to be read.
+                timeout = max(timeout, _PAGE_GRACE)
+            query = Query(text, timeout=timeout)
             records, _, _ = await self.driver.execute_query(
                 query, params, routing_=RoutingControl.READ, database_=self.database
             )
@@ -203,9 +211,9 @@ class Neo4jStore:
             if not fresh:
                 return outcome
             records = chain((item.entry for item in fresh), head["seq"], head["hash"])
-            nodes, edges, known = await _merge(tx, fresh)
+            nodes, edges, eids = await _merge(tx, fresh)
             await tx.run(cypher.APPEND_JOURNAL, rows=[_journal_row(r) for r in records])
-            await _write_graph(tx, nodes, edges, known)
+            await _write_graph(tx, nodes, edges, eids)
             await tx.run(cypher.SET_HEAD, seq=records[-1].seq, hash=records[-1].record_hash)
             return outcome
 
@@ -250,8 +258,8 @@ class Neo4jStore:
                     items.append(Ingested(JournalEntry(record.source, record.raw, record.received_at), delta))
 
             async def work(tx: AsyncManagedTransaction, items: list[Ingested] = items) -> None:
-                nodes, edges, known = await _merge(tx, items)
-                await _write_graph(tx, nodes, edges, known)
+                nodes, edges, eids = await _merge(tx, items)
+                await _write_graph(tx, nodes, edges, eids)
 
             await self._write(work)
             applied += len(items)
@@ -291,6 +299,52 @@ class Neo4jStore:
                 edge = edge_from_row(row)
                 edges[edge.ident] = edge
         return nodes, edges
+
+    async def level(
+        self,
+        urns: Sequence[str],
+        upstream: bool,
+        versioned: Collection[str],
+        skip: Collection[str] = (),
+        bare: bool = False,
+    ) -> tuple[list[Hop], list[Hop]]:
+        """Return one level's flow hops and the version hops the rules need, in one statement."""
+        params = {"urns": list(urns), "versioned": list(versioned), "entity_kinds": _ENTITY_KINDS}
+        rows = await self._read(cypher.LEVEL[upstream, bare], **params)
+        hops: tuple[list[Hop], list[Hop]] = ([], [])
+        for part, origin, src, type_, dst, qualifier, first, last, markers, *b in rows[0]["rows"]:
+            edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers))
+            node = NodeMeta(b[0], _KINDS[b[1]], b[2], b[3], _markers(b[4]))
+            hops[part].append((origin, edge, node))
+        return hops
+
+    async def page(
+        self, urns: Collection[str], others: Collection[str], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]]:
+        """Return the full records of ``urns``, of the edges among them and ``others``, and of ``idents``."""
+        named = [{"src": i[0], "dst": i[2], "key": edge_key(i)} for i in idents]
+        params = {"urns": list(urns), "others": list(others), "named": named}
+        try:
+            rows = await self._read(cypher.PAGE, **params)
+        except QueryDeadlineExceeded:
+            # The deadline ran out in the read transaction: the page (bounded by the limit) is read
+            # once more outside it, with a short grace, so the partial answer can be returned.
+            if _read_tx.get() is None:
+                raise
+            rows = await self._read(cypher.PAGE, **params)
+        nodes: dict[str, NodeRecord] = {}
+        among: list[EdgeRecord] = []
+        edges: dict[EdgeIdent, EdgeRecord] = {}
+        for r in rows:
+            if r["part"] == 0:
+                node = node_from_row(r["row"])
+                nodes[node.urn] = node
+            elif r["part"] == 1:
+                among.append(edge_from_row(r["row"]))
+            else:
+                edge = edge_from_row(r["row"])
+                edges[edge.ident] = edge
+        return nodes, among, edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
@@ -380,20 +434,29 @@ class Neo4jStore:
 
 async def _merge(
     tx: AsyncManagedTransaction, items: Sequence[Ingested]
-) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord], set[EdgeIdent]]:
-    """Merge the items' deltas into full records read in the same transaction; also say which edges existed."""
+) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord], dict[str, str]]:
+    """Merge the items' deltas into full records read in the same transaction.
+
+    Also return the element ids of what existed (nodes by id, edges by key), to write through them.
+    """
     node_keys, edge_keys = touched(items)
     result = await tx.run(cypher.FULL_NODES, urns=list(node_keys))
-    nodes = {r["urn"]: node_from_row(r.data()) async for r in result}
+    nodes: dict[str, NodeRecord] = {}
+    eids: dict[str, str] = {}
+    async for r in result:
+        row = r.data()
+        nodes[row["urn"]] = node_from_row(row)
+        eids[row["urn"]] = row["eid"]
     edges: dict[EdgeIdent, EdgeRecord] = {}
     for edge_type, keys in _keys_by_type(edge_keys).items():
         result = await tx.run(cypher.FULL_EDGES[edge_type], keys=keys)
         async for r in result:
-            edge = edge_from_row(r.data())
+            row = r.data()
+            edge = edge_from_row(row)
             edges[edge.ident] = edge
-    known = set(edges)
+            eids[edge_key(edge.ident)] = row["eid"]
     merge_batch(items, nodes, edges)
-    return nodes, edges, known
+    return nodes, edges, eids
 
 
 def edge_key(ident: EdgeIdent) -> str:
@@ -412,27 +475,40 @@ async def _write_graph(
     tx: AsyncManagedTransaction,
     nodes: dict[str, NodeRecord],
     edges: dict[EdgeIdent, EdgeRecord],
-    known: Collection[EdgeIdent],
+    eids: dict[str, str],
 ) -> None:
-    """Write merged records: nodes first, then edges by type, created when new and updated by key when known."""
-    node_rows = []
+    """Write merged records: nodes first, then edges; known ones through their element ids, new ones created."""
+    new_nodes, old_nodes = [], []
     for record in nodes.values():
         row = node_to_row(record)
         row["search"] = record.urn.lower()
-        node_rows.append(row)
-    if node_rows:
-        await tx.run(cypher.UPSERT_NODES, rows=node_rows)
+        eid = eids.get(record.urn)
+        if eid is None:
+            new_nodes.append(row)
+        else:
+            old_nodes.append({"eid": eid, "values": row})
+    if old_nodes:
+        await tx.run(cypher.UPDATE_NODES, rows=old_nodes)
+    if new_nodes:
+        async for r in await tx.run(cypher.CREATE_NODES, rows=new_nodes):
+            eids[r["urn"]] = r["eid"]
+    missing = {u for e in edges.values() for u in (e.src, e.dst) if u not in eids}
+    if missing:  # an edge whose end this batch did not touch
+        async for r in await tx.run(cypher.NODE_IDS, urns=list(missing)):
+            eids[r["urn"]] = r["eid"]
     new: dict[EdgeType, list[dict[str, Any]]] = {}
-    old: dict[EdgeType, list[dict[str, Any]]] = {}
+    old: list[dict[str, Any]] = []
     for ident, edge in edges.items():
         row = edge_to_row(edge)
         values = {k: v for k, v in row.items() if k not in ("src", "type", "dst", "id")}
-        values["key"] = edge_key(ident)
-        (old if ident in known else new).setdefault(edge.type, []).append(
-            {"src": edge.src, "dst": edge.dst, "values": values}
-        )
-    for edge_type, rows in old.items():
-        await tx.run(cypher.UPDATE_EDGES[edge_type], rows=rows)
+        key = values["key"] = edge_key(ident)
+        eid = eids.get(key)
+        if eid is not None:
+            old.append({"eid": eid, "values": values})
+        elif edge.src in eids and edge.dst in eids:
+            new.setdefault(edge.type, []).append({"a": eids[edge.src], "b": eids[edge.dst], "values": values})
+    if old:
+        await tx.run(cypher.UPDATE_EDGES, rows=old)
     for edge_type, rows in new.items():
         await tx.run(cypher.CREATE_EDGES[edge_type], rows=rows)
 
