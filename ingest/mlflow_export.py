@@ -46,8 +46,11 @@ def to_otlp(doc: Json) -> Json:
 
 
 def _resource(info: Json) -> dict[str, Any]:
-    location = info.get("trace_location") or {}
-    experiment = ((location.get("mlflow_experiment") or {}) if isinstance(location, dict) else {}).get("experiment_id")
+    # The experiment only names the service: a location of another shape is not a reason to refuse.
+    location = info.get("trace_location")
+    holder = location.get("mlflow_experiment") if isinstance(location, dict) else None
+    found = holder.get("experiment_id") if isinstance(holder, dict) else None
+    experiment = found if isinstance(found, str | int) and not isinstance(found, bool) else None
     attributes: dict[str, Any] = {"service.name": f"mlflow-experiment-{experiment}" if experiment else "mlflow"}
     if experiment:
         attributes["mlflow.experimentId"] = str(experiment)

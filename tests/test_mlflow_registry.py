@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from api.routes.mlflow_webhooks import signature
+from api.settings import Settings
 from graph.keys import Kind, NodeKey
 from graph.memory import MemoryStore
 from graph.query import Direction, LineageQuery, TimeWindow
@@ -93,7 +94,7 @@ def _ol_producer(data_uri_ns: str, data_name: str, minutes_before: float = 60) -
     ).decode()
 
 
-async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 120) -> None:
+async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 240) -> None:
     """Wait for a check to hold (the assertions after it say what is wrong if it never does)."""
     deadline = time.monotonic() + seconds
     while not await check() and time.monotonic() < deadline:  # noqa: ASYNC110  # polling the store is the point
@@ -271,6 +272,19 @@ async def test_mlflow_down_answers_503_and_applies_nothing(store: LineageStore, 
     assert response.headers["Retry-After"].isdigit()
     assert await store.head() == (0, "0" * 64)
     assert await store.dead_letters() == []  # not refused: MLflow retries it
+
+
+async def test_a_service_without_webhook_settings_refuses_with_404_and_keeps_the_delivery(
+    store: LineageStore, tmp_path: Path
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path), store)
+    raw, headers = _delivery(_recorded()[1]["body"], "unasked", int(time.time()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        response = await http.post("/webhooks/mlflow", content=raw, headers=headers)
+    assert response.status_code == 404 and "LINEAGE_MLFLOW_WEBHOOK_SECRET" in response.json()["error"]
+    assert await store.head() == (0, "0" * 64)
+    [kept] = await store.dead_letters()
+    assert "not enabled" in kept.reason and "unasked" in kept.raw and "s3cret" not in kept.raw
 
 
 async def test_reconcile_catches_a_deleted_version_and_journals_nothing_when_unchanged(

@@ -84,6 +84,13 @@ def test_a_real_trace_with_any_part_replaced_is_spans_or_a_pointed_refusal(
     journaled_and_replayed(_dumps(doc), protobuf=False, keep_text=keep_text)
 
 
+def test_an_mlflow_trace_location_of_another_shape_is_still_read() -> None:
+    doc = orjson.loads(orjson.dumps(SAMPLES[1]))
+    for location in ([None], "x", {"experiment_id": ["1"]}):
+        doc["traces"][0]["trace_info"]["trace_location"]["mlflow_experiment"] = location
+        journaled_and_replayed(_dumps(doc), protobuf=False)  # found by the property above
+
+
 any_values = st.recursive(
     st.text(max_size=30) | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.binary(max_size=8),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),

@@ -63,15 +63,19 @@ def signature(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str
 
 @router.post("/webhooks/mlflow")
 async def mlflow_webhook(request: Request) -> JSONResponse:
-    """Verify a delivery, re-read what it is about from MLflow, journal both; 401, 400 or 503 otherwise."""
+    """Verify a delivery, re-read what it is about from MLflow, journal both; 401, 400, 404 or 503 otherwise."""
     settings: Settings = request.app.state.settings
     store: LineageStore = request.app.state.store
-    if settings.mlflow_webhook_secret is None or not settings.mlflow_tracking_uri:
-        reason = "MLflow webhooks are not configured (LINEAGE_MLFLOW_WEBHOOK_SECRET, LINEAGE_MLFLOW_TRACKING_URI)"
-        return JSONResponse({"error": reason}, status_code=503)
     raw = await read_body(request)
     now = time.time()
     delivery_id = request.headers.get("x-mlflow-delivery-id", "")
+    if settings.mlflow_webhook_secret is None or not settings.mlflow_tracking_uri:
+        # Not a passing outage (503 would make MLflow retry forever): this service takes no webhooks.
+        reason = (
+            "MLflow webhooks are not enabled here (set LINEAGE_MLFLOW_WEBHOOK_SECRET and LINEAGE_MLFLOW_TRACKING_URI)"
+        )
+        await _dead_letter(store, delivery_id, raw, reason, now)
+        return JSONResponse({"error": reason}, status_code=404)
     stamp = request.headers.get("x-mlflow-timestamp", "")
     sent = request.headers.get("x-mlflow-signature", "")
     refusal = _refusal(settings, delivery_id, stamp, sent, raw, now)
