@@ -57,6 +57,14 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield uri
 
 
+@pytest.fixture
+def own_tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh MLflow server: deliveries an earlier test left queued would delay this test's past its wait."""
+    os.environ.update(NO_TELEMETRY)
+    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as uri:
+        yield uri
+
+
 def _client(uri: str) -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -112,8 +120,9 @@ async def _upstream(store: LineageStore, key: NodeKey, as_of: float | None = Non
 
 
 async def test_webhooks_build_the_graph_from_training_data_to_aliased_versions_and_prompts(
-    store: LineageStore, tracking_uri: str, tmp_path: Path
+    store: LineageStore, own_tracking_uri: str, tmp_path: Path
 ) -> None:
+    tracking_uri = own_tracking_uri
     u = uuid.uuid4().hex[:8]
     model, prompt = f"churn_{u}", f"support_{u}"
     ns = namespace_of(tracking_uri)
