@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from graph.errors import InvalidInput
 
 Json = dict[str, Any]
+
+
+def json_object(raw: str, what: str = "an input") -> Json:
+    """Parse one input that must be a JSON object."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        msg = f"/: not JSON: {e}"
+        raise InvalidInput(msg, field="/") from e
+    if not isinstance(doc, dict):
+        msg = f"/: {what} is a JSON object"
+        raise InvalidInput(msg, field="/")
+    return doc
 
 
 def required_object(doc: Any, key: str, at: str) -> Json:

@@ -39,7 +39,7 @@ from graph.edges import EdgeType
 from graph.errors import InvalidInput
 from graph.keys import Kind, NodeKey
 from graph.timestamps import iso, parse_time
-from ingest.fields import array, required_text
+from ingest.fields import array, json_object, required_text
 from ingest.naming import dataset_name
 
 SOURCE = "mlflow"
@@ -113,7 +113,7 @@ def to_delta(raw: str) -> GraphDelta:
 
 
 def _to_delta(raw: str) -> GraphDelta:
-    snapshot = _load(raw)
+    snapshot = json_object(raw, "an MLflow snapshot")
     at = ""
     ns = required_text(snapshot, "namespace", f"{at}/namespace")
     builder = DeltaBuilder()
@@ -140,7 +140,7 @@ def delivery_marker(delivery_id: str) -> str:
 
 def marker_to_delta(raw: str) -> GraphDelta:
     """A delivery marker changes no graph: it only makes the delivery id known to the journal."""
-    required_text(_load(raw), "delivery_id", "/delivery_id")
+    required_text(json_object(raw, "an MLflow snapshot"), "delivery_id", "/delivery_id")
     return GraphDelta()
 
 

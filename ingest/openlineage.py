@@ -31,14 +31,12 @@ import re
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from graph.delta import DeltaBuilder, GraphDelta
 from graph.edges import EdgeType
 from graph.errors import InvalidInput
 from graph.keys import Kind, NodeKey, column_key
 from graph.timestamps import parse_time
-from ingest.fields import array, required_object, required_text
+from ingest.fields import array, json_object, required_object, required_text
 
 SOURCE = "openlineage"
 TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
@@ -50,14 +48,7 @@ Json = dict[str, Any]
 
 def to_delta(raw: str) -> GraphDelta:
     """Turn one OpenLineage event into graph changes; errors name the JSON pointer."""
-    try:
-        event = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        msg = f"/: not JSON: {e}"
-        raise InvalidInput(msg, field="/") from e
-    if not isinstance(event, dict):
-        msg_0 = "/: an OpenLineage event is a JSON object"
-        raise InvalidInput(msg_0, field="/")
+    event = json_object(raw, "an OpenLineage event")
     builder = DeltaBuilder()
     t = _time(event)
     if "run" in event and "job" in event:
