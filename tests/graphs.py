@@ -53,3 +53,15 @@ def job_doc(name: str, inputs: list[str], outputs: list[str], minutes: float = 0
     return doc(
         *[edge(ds(i), "INPUT_OF", j, minutes) for i in inputs], *[edge(j, "PRODUCED", ds(o), minutes) for o in outputs]
     )
+
+
+#: One small, valid OpenLineage RunEvent (for endpoint tests that need any accepted event).
+OPENLINEAGE_EVENT: dict[str, object] = {
+    "eventType": "COMPLETE",
+    "eventTime": "2026-11-20T10:00:00Z",
+    "producer": "https://github.com/lineage-graph/tests",
+    "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8"},
+    "job": {"namespace": "dbt://x", "name": "model_a"},
+    "inputs": [{"namespace": "pg://db", "name": "a"}],
+    "outputs": [{"namespace": "pg://db", "name": "b"}],
+}

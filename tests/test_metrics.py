@@ -19,17 +19,9 @@ from api.settings import Settings
 from api.tokens import Scope, TokenStore
 from graph.memory import MemoryStore
 from graph.neo4j import Neo4jStore
-from tests.graphs import ds, job_doc
+from tests.graphs import OPENLINEAGE_EVENT, ds, job_doc
 
-EVENT = {
-    "eventType": "COMPLETE",
-    "eventTime": "2026-11-20T10:00:00Z",
-    "producer": "https://github.com/lineage-graph/tests",
-    "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8"},
-    "job": {"namespace": "dbt://x", "name": "model_a"},
-    "inputs": [{"namespace": "pg://db", "name": "a"}],
-    "outputs": [{"namespace": "pg://db", "name": "b"}],
-}
+EVENT = OPENLINEAGE_EVENT
 QUERY = {"query": "query ($id: ID!) { node(id: $id) { __typename } }", "variables": {"id": ds("x")}}
 
 
