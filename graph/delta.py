@@ -43,6 +43,19 @@ class EdgeRef:
     type: EdgeType
     dst: NodeKey
     qualifier: str = ""
+    # (src urn, type, dst urn, qualifier): the text identity stores key edges by, computed once.
+    ident: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ident", (self.src.urn, self.type, self.dst.urn, self.qualifier))
+
+    def __hash__(self) -> int:
+        return hash(self.ident)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EdgeRef):
+            return NotImplemented
+        return self.ident == other.ident
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +99,9 @@ class DeltaBuilder:
     """Collect nodes and edges for one input, checking each as it is added."""
 
     def __init__(self) -> None:
-        self._nodes: dict[NodeKey, NodeUpsert] = {}
-        self._edges: dict[EdgeRef, EdgeUpsert] = {}
+        # Keyed by text identity (urn, edge ident): string and tuple-of-string hashing is C code.
+        self._nodes: dict[str, NodeUpsert] = {}
+        self._edges: dict[tuple[str, str, str, str], EdgeUpsert] = {}
         self._closes: list[Close] = []
 
     def node(
@@ -101,13 +115,13 @@ class DeltaBuilder:
         """Add a node (merging with an earlier sighting in this delta) and return its key."""
         t = _epoch(time, "nodes.time")
         props = _checked_properties(properties or {}, f"nodes[{key.urn}].properties")
-        known = self._nodes.get(key)
+        known = self._nodes.get(key.urn)
         if known is not None and known.implied:
             known = None
         if known is not None:
             merged = {**known.properties, **props} if priority >= known.priority else {**props, **known.properties}
             props, t, priority = merged, min(t, known.time), max(priority, known.priority)
-        self._nodes[key] = NodeUpsert(key, t, props, priority)
+        self._nodes[key.urn] = NodeUpsert(key, t, props, priority)
         return key
 
     def edge(
@@ -129,16 +143,18 @@ class DeltaBuilder:
             msg = f"dst: a {edge_type} edge cannot loop on {src.urn}"
             raise InvalidDelta(msg, field="dst")
         t = _epoch(time, "edges.time")
-        for key in (src, dst):
-            if key not in self._nodes:
-                self._nodes[key] = NodeUpsert(key, t, implied=True)
+        nodes = self._nodes
+        if src.urn not in nodes:
+            nodes[src.urn] = NodeUpsert(src, t, implied=True)
+        if dst.urn not in nodes:
+            nodes[dst.urn] = NodeUpsert(dst, t, implied=True)
         ref = EdgeRef(src, edge_type, dst, qualifier)
-        props = _checked_properties(properties or {}, f"edges[{edge_type}].properties")
-        known = self._edges.get(ref)
+        props = _checked_properties(properties, f"edges[{edge_type}].properties") if properties else {}
+        known = self._edges.get(ref.ident)
         if known is not None:
             props, t = {**known.properties, **props}, min(t, known.time)
             opens = opens or known.opens
-        self._edges[ref] = EdgeUpsert(ref, t, props, opens)
+        self._edges[ref.ident] = EdgeUpsert(ref, t, props, opens)
         return ref
 
     def close(self, target: NodeKey | EdgeRef, time: datetime | float, reason: str = "") -> None:
@@ -156,9 +172,14 @@ def _epoch(value: datetime | float, field: str) -> float:
     return float(value)
 
 
+_PLAIN = (str, int, bool, type(None))  # always JSON (a float may be NaN, which JSON has not)
+
+
 def _checked_properties(properties: Mapping[str, JSON], field: str) -> dict[str, JSON]:
     if not properties:  # most edges carry none: skip the encoder
         return {}
+    if all(type(k) is str and type(v) in _PLAIN for k, v in properties.items()):  # a column's type: skip it too
+        return dict(properties)
     try:
         json.dumps(properties, allow_nan=False)
     except (TypeError, ValueError) as e:

@@ -110,6 +110,17 @@ class NodeKey:
             parts.append(_enc(self.version))
         object.__setattr__(self, "urn", URN_PREFIX + ":".join(parts))
 
+    # Identity is the URN (it encodes every field): hashing and comparing one interned-size
+    # string is several times cheaper than the generated tuple of fields, and ingest does both
+    # for every element it builds.
+    def __hash__(self) -> int:
+        return hash(self.urn)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NodeKey):
+            return NotImplemented
+        return self.urn == other.urn
+
     def __str__(self) -> str:
         return self.urn
 
@@ -166,6 +177,7 @@ def _parse_marquez(text: str) -> NodeKey:
     return NodeKey(kind, namespace, name)
 
 
+@lru_cache(maxsize=1 << 16)  # a schema's columns are named again by every event that carries it
 def column_key(dataset: NodeKey, column: str) -> NodeKey:
     """Return the key of a column of a dataset (its name is ``<dataset>#<column>``)."""
     return NodeKey(Kind.COLUMN, dataset.namespace, f"{dataset.name}#{column}")

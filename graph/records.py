@@ -256,7 +256,7 @@ def _add_marker(markers: list[Marker], marker: Marker) -> None:
 
 def edge_ident(ref: EdgeRef) -> tuple[str, str, str, str]:
     """Return the text identity of an edge reference."""
-    return (ref.src.urn, ref.type, ref.dst.urn, ref.qualifier)
+    return ref.ident
 
 
 def node_to_row(record: NodeRecord) -> dict[str, JSON]:

@@ -28,14 +28,13 @@ Mapping (DESIGN.md, "The graph"):
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from graph.delta import DeltaBuilder, GraphDelta
 from graph.edges import EdgeType
 from graph.errors import InvalidInput
 from graph.keys import Kind, NodeKey, column_key
-from graph.timestamps import parse_time
+from graph.timestamps import parse_time, to_epoch
 from ingest.fields import array, json_object, required_object, required_text
 
 SOURCE = "openlineage"
@@ -78,7 +77,7 @@ def _feast_kinds(job_doc: Json) -> tuple[Kind | None, Kind | None]:
     return None, None
 
 
-def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
+def _run_event(builder: DeltaBuilder, event: Json, t: float) -> None:
     job_doc = required_object(event, "job", "/job")
     job = _job(builder, job_doc, "/job", t)
     in_kind, out_kind = _feast_kinds(job_doc)
@@ -121,7 +120,7 @@ def _run_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
             builder.edge(run, EdgeType.PRODUCED, version, t)
 
 
-def _job_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
+def _job_event(builder: DeltaBuilder, event: Json, t: float) -> None:
     """A JobEvent declares design-time lineage: entity level only."""
     job_doc = required_object(event, "job", "/job")
     job = _job(builder, job_doc, "/job", t)
@@ -135,7 +134,7 @@ def _job_event(builder: DeltaBuilder, event: Json, t: datetime) -> None:
 # -- entities ---------------------------------------------------------------------------------
 
 
-def _job(builder: DeltaBuilder, doc: Json, at: str, t: datetime) -> NodeKey:
+def _job(builder: DeltaBuilder, doc: Json, at: str, t: float) -> NodeKey:
     key = NodeKey(
         Kind.JOB, required_text(doc, "namespace", f"{at}/namespace"), required_text(doc, "name", f"{at}/name")
     )
@@ -149,7 +148,7 @@ def _job(builder: DeltaBuilder, doc: Json, at: str, t: datetime) -> NodeKey:
     return key
 
 
-def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: datetime, kind: Kind | None = None) -> NodeKey:
+def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: float, kind: Kind | None = None) -> NodeKey:
     if not isinstance(doc, dict):
         msg = f"{at}: a dataset is an object with namespace and name"
         raise InvalidInput(msg, field=at)
@@ -181,7 +180,7 @@ def _dataset(builder: DeltaBuilder, doc: Any, at: str, t: datetime, kind: Kind |
     return key
 
 
-def _lifecycle(builder: DeltaBuilder, key: NodeKey, facet: Any, t: datetime) -> None:
+def _lifecycle(builder: DeltaBuilder, key: NodeKey, facet: Any, t: float) -> None:
     """DROP ends the dataset; RENAME ends the old name and links the new one to it (kept, never deleted)."""
     if not isinstance(facet, dict):
         return
@@ -212,7 +211,7 @@ def _version(doc: Json, dataset: NodeKey) -> NodeKey | None:
     return NodeKey(Kind.DATASET_VERSION, dataset.namespace, dataset.name, str(version))
 
 
-def _parent(builder: DeltaBuilder, run: NodeKey, run_doc: Json, t: datetime) -> None:
+def _parent(builder: DeltaBuilder, run: NodeKey, run_doc: Json, t: float) -> None:
     parent = (run_doc.get("facets") or {}).get("parent")
     if not isinstance(parent, dict):
         return
@@ -228,7 +227,7 @@ def _parent(builder: DeltaBuilder, run: NodeKey, run_doc: Json, t: datetime) -> 
 # -- dataset facets ---------------------------------------------------------------------------
 
 
-def _schema(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: datetime) -> None:
+def _schema(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: float) -> None:
     if not isinstance(facet, dict):
         return
     for field in facet.get("fields") or []:
@@ -238,7 +237,7 @@ def _schema(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: datetime) ->
             builder.edge(column, EdgeType.PART_OF, dataset, t)
 
 
-def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: datetime) -> None:
+def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: float) -> None:
     """A feature view's schema lists its features: ``<view>:<feature>``, as the Feast registry reader names them."""
     if not isinstance(facet, dict):
         return
@@ -249,7 +248,7 @@ def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: datetime) -> 
             builder.edge(feature, EdgeType.PART_OF, view, t)
 
 
-def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: datetime) -> None:
+def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: float) -> None:
     if not isinstance(facet, dict):
         return
     for out_name, spec in (facet.get("fields") or {}).items():
@@ -264,7 +263,7 @@ def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: date
         _field_edge(builder, source, dataset, t, {})
 
 
-def _explicit_lineage(builder: DeltaBuilder, target: NodeKey, facet: Json, t: datetime) -> None:
+def _explicit_lineage(builder: DeltaBuilder, target: NodeKey, facet: Json, t: float) -> None:
     """The LineageFacet names which sources feed a dataset: edges from those, not every input to every output."""
     for source in facet.get("inputs") or []:
         if isinstance(source, dict) and source.get("type", "DATASET") == "DATASET" and source.get("name"):
@@ -282,7 +281,7 @@ def _explicit_lineage(builder: DeltaBuilder, target: NodeKey, facet: Json, t: da
                 _field_edge(builder, source, column, t, {})
 
 
-def _field_edge(builder: DeltaBuilder, source: Any, target: NodeKey, t: datetime, legacy: Json) -> None:
+def _field_edge(builder: DeltaBuilder, source: Any, target: NodeKey, t: float, legacy: Json) -> None:
     if not isinstance(source, dict) or not source.get("namespace") or not source.get("name") or not source.get("field"):
         return
     dataset = NodeKey(Kind.DATASET, str(source["namespace"]), str(source["name"]))
@@ -322,9 +321,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _time(event: Json) -> datetime:
+def _time(event: Json) -> float:
+    """Return the event time as epoch seconds: converted once, used by every element of the event."""
     text = event.get("eventTime")
     if not isinstance(text, str) or not text:
         msg = "/eventTime: required, an ISO 8601 time"
         raise InvalidInput(msg, field="/eventTime")
-    return parse_time(_FRACTION.sub(r"\1", text), field="/eventTime", assume_utc=True)
+    return to_epoch(parse_time(_FRACTION.sub(r"\1", text), field="/eventTime", assume_utc=True), field="/eventTime")
