@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph.memory import MemoryStore
-from ingest.intake import intake, project
+from ingest.intake import intake, intake_together, project
 from tests.graphs import job_doc
 from tests.snapshots import snapshot
 
@@ -79,6 +79,26 @@ async def test_replay_rebuilds_the_same_graph(kept: Path) -> None:
     reopened = MemoryStore(kept)
     assert await snapshot(reopened) == before
     await reopened.close()
+
+
+async def test_a_write_refused_by_sqlite_leaves_no_trace_in_the_graph(tmp_path: Path) -> None:
+    """The store keeps recently written records parsed; a failed write must not leave its merge in them."""
+    first, again = DOCS[0], job_doc("j0", ["t0"], ["t1"], 30)  # the same job, edges and tables seen later
+    store = MemoryStore(tmp_path / "a", busy_timeout=0.2)
+    await intake(store, "native", [first])
+    other = sqlite3.connect(tmp_path / "a" / "lineage.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await intake_together(store, [("native", again)], 0.0)
+    other.execute("ROLLBACK")
+    other.close()
+    await intake_together(store, [("native", again)], 0.0)
+    clean = MemoryStore(tmp_path / "b")
+    await intake(clean, "native", [first])
+    await intake_together(clean, [("native", again)], 0.0)
+    assert await snapshot(store) == await snapshot(clean)  # evidence counted once, not twice
+    await store.close()
+    await clean.close()
 
 
 WRITER = textwrap.dedent(

@@ -46,11 +46,12 @@ _CHUNK = 500  # stays under SQLite's limit on bound parameters
 class SqliteFile:
     """One SQLite database under the data folder."""
 
-    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         # Autocommit mode: every write below opens its own explicit transaction.
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # busy_timeout: how long a write waits for another process's lock before it fails.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={_pragma(synchronous)}")
         self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: reads of hot rows stay in memory

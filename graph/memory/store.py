@@ -13,10 +13,13 @@ leaves memory as it was. Calls run on the caller's event loop thread, one at a t
 
 from __future__ import annotations
 
+import gc
+import itertools
 import json
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import networkx as nx
 
@@ -43,6 +46,26 @@ from graph.store import Ingested, Progress, Projector, id_needle, rank_matches
 from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 
 _REPLAY_CHUNK = 2000
+# Records kept parsed after a write, so the next sighting of a hot node or edge (a table every
+# run reads, its columns) merges without a read and a JSON parse. Bounded: a dataset's record
+# holds its raw facets, a few KB.
+_CACHED_NODES = 20_000
+_CACHED_EDGES = 100_000
+# The graph is millions of small long-lived objects, and an apply allocates ~10 objects per
+# element: with CPython's default first threshold (700) the collector runs every ~70 elements
+# and its older generations re-walk the graph. Fewer, larger young collections: ~1.35x on
+# apply in CPU time (docs/benchmarks.md). Process-wide, like the store: set once, only raised.
+_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def _tune_collector() -> None:
+    current = gc.get_threshold()
+    if current[0] and current[0] < _GC_THRESHOLDS[0]:  # 0: the collector is off; leave it so
+        gc.set_threshold(*_GC_THRESHOLDS)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
 
@@ -50,14 +73,18 @@ _TYPES = {t.value: t for t in EdgeType}
 class MemoryStore:
     """The embedded store."""
 
-    def __init__(self, data_dir: Path | str, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, data_dir: Path | str, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0) -> None:
+        _tune_collector()
         self.data_dir = Path(data_dir)
-        self.file = SqliteFile(self.data_dir / "lineage.sqlite", synchronous=synchronous)
+        self.file = SqliteFile(self.data_dir / "lineage.sqlite", synchronous=synchronous, busy_timeout=busy_timeout)
         self.graph = nx.DiGraph()
         self._head = self.file.head()
         self._last_node_row, self._last_edge_row = self.file.last_rows()
         self._edge_rows: dict[EdgeIdent, int] = {}  # rows of the known edges an apply is merging into
         self._versions: dict[str, set[str]] = {}  # entity -> its versions (and a job -> its runs)
+        # Full records as last written, oldest first (the only writer is this object).
+        self._node_cache: dict[str, NodeRecord] = {}
+        self._edge_cache: dict[EdgeIdent, EdgeRecord] = {}
         self._load()
 
     # -- the in-memory shape -----------------------------------------------------------------
@@ -119,10 +146,23 @@ class MemoryStore:
         if not fresh:
             return outcome
         records = chain((item.entry for item in fresh), *self._head)
-        nodes, edges = self._merge_all(fresh)
-        self._write(records, nodes, edges)
+        try:
+            nodes, edges = self._merge_all(fresh)
+            self._write(records, nodes, edges)
+        except BaseException:
+            self._forget()  # the merge changed cached records in place: they are no longer what is stored
+            raise
         self._head = (records[-1].seq, records[-1].record_hash)
         return outcome
+
+    def _forget(self) -> None:
+        self._node_cache.clear()
+        self._edge_cache.clear()
+
+    def _remember(self, nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]) -> None:
+        """Keep the records just written, the most recent last; drop the oldest beyond the bound."""
+        _keep_newest(self._node_cache, nodes, _CACHED_NODES)
+        _keep_newest(self._edge_cache, edges, _CACHED_EDGES)
 
     def _write(
         self, records: Sequence[JournalRecord], nodes: dict[str, NodeRecord], edges: dict[EdgeIdent, EdgeRecord]
@@ -155,16 +195,20 @@ class MemoryStore:
         for emeta in edge_metas:
             emeta.src, emeta.dst = graph_nodes[emeta.src].urn, graph_nodes[emeta.dst].urn  # share the interned ids
             self._link(self.graph, emeta)
+        self._remember(nodes, edges)
 
     def _merge_all(self, items: Sequence[Ingested]) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Merge every item's delta into full records, read from SQLite where they exist."""
-        graph_nodes = self.graph._node
+        graph_nodes, node_cache, edge_cache = self.graph._node, self._node_cache, self._edge_cache
         node_keys, edge_keys = touched(items, self._changes_nothing)
-        node_ids = [graph_nodes[u].row for u in node_keys if u in graph_nodes]
-        nodes = {row["urn"]: node_from_row(row) for row in self.file.node_rows(node_ids)}
+        nodes = {u: node_cache[u] for u in node_keys if u in node_cache}
+        node_ids = [graph_nodes[u].row for u in node_keys if u in graph_nodes and u not in nodes]
+        nodes.update((row["urn"], node_from_row(row)) for row in self.file.node_rows(node_ids))
         known = [meta for meta in map(self._edge_meta, edge_keys) if meta is not None]
         self._edge_rows = {meta.ident: meta.row for meta in known}
-        edges = {e.ident: e for e in map(edge_from_row, self.file.edge_rows([m.row for m in known]))}
+        edges = {m.ident: edge_cache[m.ident] for m in known if m.ident in edge_cache}
+        missing = [m.row for m in known if m.ident not in edges]
+        edges.update((e.ident, e) for e in map(edge_from_row, self.file.edge_rows(missing)))
         merge_batch(items, nodes, edges, self._changes_nothing)
         return nodes, edges
 
@@ -187,6 +231,7 @@ class MemoryStore:
     async def replay(self, project: Projector, progress: Progress | None = None) -> int:
         """Drop the graph and rebuild it from the journal; return how many records were applied."""
         self.file.clear_graph()
+        self._forget()
         self.graph = nx.DiGraph()
         self._versions = {}
         self._last_node_row = self._last_edge_row = 0
@@ -385,6 +430,14 @@ class MemoryStore:
         """Return node, edge and journal counts."""
         edges = sum(len(bundle) for adjacency in self.graph._succ.values() for bundle in adjacency.values())
         return {"nodes": len(self.graph._node), "edges": edges, "journal": self._head[0]}
+
+
+def _keep_newest(cache: dict[K, V], written: dict[K, V], bound: int) -> None:
+    for key, record in written.items():
+        cache.pop(key, None)  # re-inserted: the order of a dict is the order of last writes
+        cache[key] = record
+    for key in list(itertools.islice(cache, max(0, len(cache) - bound))):
+        del cache[key]
 
 
 def _markers(text: str | None) -> list[tuple[float, int]] | None:
