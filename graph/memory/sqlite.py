@@ -12,7 +12,7 @@ is the only writer), so no text index is needed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,10 @@ class SqliteFile:
     def write(
         self,
         records: Sequence[JournalRecord],
-        node_rows: Iterable[dict[str, Any]],
-        edge_rows: Iterable[dict[str, Any]],
+        node_rows: Sequence[Sequence[Any]],
+        edge_rows: Sequence[Sequence[Any]],
     ) -> None:
-        """Write journal records and graph rows in one transaction."""
+        """Write journal records and graph rows (values in NODE_COLUMNS, EDGE_COLUMNS order) in one transaction."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany(
@@ -103,11 +103,11 @@ class SqliteFile:
             # Row ids come from the store: a new row appends, a known one is replaced in place.
             self.db.executemany(
                 f"INSERT OR REPLACE INTO nodes VALUES ({','.join('?' * len(NODE_COLUMNS))})",
-                [tuple(r[c] for c in NODE_COLUMNS) for r in node_rows],
+                node_rows,
             )
             self.db.executemany(
                 f"INSERT OR REPLACE INTO edges VALUES ({','.join('?' * len(EDGE_COLUMNS))})",
-                [tuple(r[c] for c in EDGE_COLUMNS) for r in edge_rows],
+                edge_rows,
             )
             self.db.execute("COMMIT")
         except BaseException:

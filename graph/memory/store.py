@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import operator
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from graph.delta import NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
-from graph.memory.sqlite import SqliteFile
+from graph.memory.sqlite import EDGE_COLUMNS, NODE_COLUMNS, SqliteFile
 from graph.merging import merge_batch, touched
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
 from graph.records import (
@@ -64,6 +65,9 @@ def _tune_collector() -> None:
         gc.set_threshold(*_GC_THRESHOLDS)
 
 
+# A record's stored values in column order, after the row id.
+_NODE_VALUES = operator.itemgetter(*NODE_COLUMNS[1:])
+_EDGE_VALUES = operator.itemgetter(*EDGE_COLUMNS[1:])
 K = TypeVar("K")
 V = TypeVar("V")
 _KINDS = {k.value: k for k in Kind}
@@ -185,8 +189,8 @@ class MemoryStore:
             else:
                 next_edge += 1
                 emeta.row = next_edge
-        node_rows = [{**node_to_row(n), "id": m.row} for n, m in zip(nodes.values(), node_metas, strict=True)]
-        edge_rows = [{**edge_to_row(e), "id": m.row} for e, m in zip(edges.values(), edge_metas, strict=True)]
+        node_rows = [(m.row, *_NODE_VALUES(node_to_row(n))) for n, m in zip(nodes.values(), node_metas, strict=True)]
+        edge_rows = [(m.row, *_EDGE_VALUES(edge_to_row(e))) for e, m in zip(edges.values(), edge_metas, strict=True)]
         self.file.write(records, node_rows, edge_rows)
         self._last_node_row, self._last_edge_row = next_node, next_edge
         for nmeta in node_metas:
