@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from graph.edges import EdgeType, kind_error
 from graph.errors import InvalidDelta, InvalidInput
 from graph.keys import NodeKey
@@ -172,17 +174,20 @@ def _epoch(value: datetime | float, field: str) -> float:
     return float(value)
 
 
-_PLAIN = (str, int, bool, type(None))  # always JSON (a float may be NaN, which JSON has not)
+_PLAIN = (str, bool, type(None))  # always JSON; an int may be too big for 64 bits, a float may be NaN
 
 
 def _checked_properties(properties: Mapping[str, JSON], field: str) -> dict[str, JSON]:
+    """Refuse what the stores could not write: they encode with orjson (graph/records.py, canonical)."""
     if not properties:  # most edges carry none: skip the encoder
         return {}
     if all(type(k) is str and type(v) in _PLAIN for k, v in properties.items()):  # a column's type: skip it too
         return dict(properties)
     try:
-        json.dumps(properties, allow_nan=False)
-    except (TypeError, ValueError) as e:
+        text = orjson.dumps(properties)
+        if b"null" in text:  # orjson writes NaN and infinities as null: ask the strict encoder
+            json.dumps(properties, allow_nan=False)
+    except (TypeError, ValueError) as e:  # orjson.JSONEncodeError is a TypeError
         msg = f"{field}: not JSON: {e}"
         raise InvalidInput(msg, field=field) from e
     return dict(properties)

@@ -177,6 +177,12 @@ def _parse_marquez(text: str) -> NodeKey:
     return NodeKey(kind, namespace, name)
 
 
+@lru_cache(maxsize=1 << 16)  # tables and jobs are named again by every event about them
+def entity_key_of(kind: Kind, namespace: str, name: str) -> NodeKey:
+    """Return the key of an unversioned node (one object per recurring name)."""
+    return NodeKey(kind, namespace, name)
+
+
 @lru_cache(maxsize=1 << 16)  # a schema's columns are named again by every event that carries it
 def column_key(dataset: NodeKey, column: str) -> NodeKey:
     """Return the key of a column of a dataset (its name is ``<dataset>#<column>``)."""

@@ -33,7 +33,7 @@ from typing import Any
 from graph.delta import DeltaBuilder, GraphDelta
 from graph.edges import EdgeType
 from graph.errors import InvalidInput
-from graph.keys import Kind, NodeKey, column_key
+from graph.keys import Kind, NodeKey, column_key, entity_key_of
 from graph.timestamps import parse_time, to_epoch
 from ingest.fields import array, json_object, required_object, required_text
 
@@ -135,7 +135,7 @@ def _job_event(builder: DeltaBuilder, event: Json, t: float) -> None:
 
 
 def _job(builder: DeltaBuilder, doc: Json, at: str, t: float) -> NodeKey:
-    key = NodeKey(
+    key = entity_key_of(
         Kind.JOB, required_text(doc, "namespace", f"{at}/namespace"), required_text(doc, "name", f"{at}/name")
     )
     builder.node(key, t, _facets(doc, f"{at}/facets"))
@@ -201,7 +201,7 @@ def _dataset_key(doc: Json, at: str, facets: Json) -> NodeKey:
     scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else ""
     declared = str((facets.get("datasetType") or {}).get("datasetType") or "").lower()
     kind = Kind.VECTOR_INDEX if scheme in VECTOR_STORES or "vector" in declared else Kind.DATASET
-    return NodeKey(kind, namespace, name)
+    return entity_key_of(kind, namespace, name)
 
 
 def _version(doc: Json, dataset: NodeKey) -> NodeKey | None:
@@ -284,7 +284,7 @@ def _explicit_lineage(builder: DeltaBuilder, target: NodeKey, facet: Json, t: fl
 def _field_edge(builder: DeltaBuilder, source: Any, target: NodeKey, t: float, legacy: Json) -> None:
     if not isinstance(source, dict) or not source.get("namespace") or not source.get("name") or not source.get("field"):
         return
-    dataset = NodeKey(Kind.DATASET, str(source["namespace"]), str(source["name"]))
+    dataset = entity_key_of(Kind.DATASET, str(source["namespace"]), str(source["name"]))
     column = column_key(dataset, str(source["field"]))
     if column == target:
         return
