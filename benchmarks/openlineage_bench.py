@@ -107,8 +107,8 @@ def empty() -> None:
 
 
 def settings(folder: Path) -> Settings:
-    """Return the service settings for the benchmarked store."""
-    return Settings(data_dir=folder, neo4j_uri=NEO4J_URI)
+    """Return the service settings for the benchmarked store (no rate limit: it measures throughput)."""
+    return Settings(data_dir=folder, neo4j_uri=NEO4J_URI, rate_limit_per_second=0)
 
 
 class Clock:
