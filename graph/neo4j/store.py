@@ -28,6 +28,7 @@ from neo4j import (
     AsyncManagedTransaction,
     AsyncTransaction,
     Query,
+    Record,
     RoutingControl,
 )
 from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, SessionExpired, TransientError
@@ -137,7 +138,7 @@ class Neo4jStore:
         try:
             if holder is not None and holder[0] is not None:
                 result = await holder[0].run(text, params)
-                return [record.data() async for record in result]
+                return [_plain(record) async for record in result]
             timeout = self._timeout()
             if holder is not None and timeout is not None:
                 # The walk was cut: the page of what it found is bounded (limit), give it time to be read.
@@ -146,7 +147,7 @@ class Neo4jStore:
             records, _, _ = await self.driver.execute_query(
                 query, params, routing_=RoutingControl.READ, database_=self.database
             )
-            return [r.data() for r in records]
+            return [_plain(r) for r in records]
         except _UNAVAILABLE as e:
             raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
         except ClientError as e:
@@ -514,6 +515,15 @@ async def _write_graph(
 
 
 # -- rows from Neo4j ---------------------------------------------------------------------------
+
+
+def _plain(record: Record) -> dict[str, Any]:
+    """Return a record as a dict, its values as they came.
+
+    ``Record.data()`` walks every nested value to convert graph types; no read returns any, and
+    on a level of thousands of hops that walk cost more than the query (100-200 ms at 10k nodes).
+    """
+    return dict(zip(record.keys(), record.values(), strict=True))
 
 
 def _markers(text: str | None) -> list[tuple[float, int]] | None:
