@@ -175,6 +175,65 @@ LEVEL_COLUMNS = (
 
 
 LEVEL = {(up, bare): _level(up, bare) for up in (True, False) for bare in (True, False)}
+
+# A walk's cone: every node the walk could expand, found by Neo4j's pruning (breadth-first)
+# variable-length expand, with every hop the walk could ask of them, in one statement, so the
+# level-by-level walk (graph/traversal.py) reads from memory instead of one round trip per level.
+# Upstream a level is a flow hop, or a flow hop into an entity and the version resolved from it:
+# two edges, so the cone goes 2 * max_hops - 1 edges deep over flow and version edges. Downstream
+# a level is one flow hop, or one version hop from an entity reached through flow hops only.
+# Variable-length bounds cannot be parameters: one statement per depth of a closed list, made here.
+CONE_DEPTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 200)
+
+
+def _cone(upstream: bool, depth: int, bare: bool) -> str:
+    """Return the statement that reads a walk's cone (graph/neo4j/store.py, _Cone).
+
+    Hops name their ends by internal id, each node's fields come once in ``nodes``: shipping
+    every hop's two ids as text cost more than the walk (ids are only compared within this
+    one statement, where they are stable).
+    """
+    edge = "r.first_seen" if bare else "r.first_seen, r.last_seen, r.markers"
+    node = "n.first_seen" if bare else "n.first_seen, n.last_seen, n.markers"
+    if upstream:
+        reach = f"""
+CALL (s) {{ MATCH (s)<-[:{TRAVERSED}*0..{depth}]-(x:Node) RETURN collect(DISTINCT x) AS xs }}"""
+        flow = f"(a)<-[r:{FLOW}]-(b:Node)"
+    else:
+        reach = f"""
+CALL (s) {{ MATCH (s)-[:{FLOW}*0..{depth}]->(x:Node) RETURN collect(DISTINCT x) AS head }}
+CALL (head) {{
+  UNWIND head AS e WITH e WHERE e.kind IN $entity_kinds
+  MATCH (e)<-[:{VERSIONS}]-(v:Node) RETURN collect(DISTINCT v) AS vs
+}}
+CALL (vs) {{ UNWIND vs AS v MATCH (v)-[:{FLOW}*0..{depth}]->(x:Node) RETURN collect(DISTINCT x) AS tail }}
+UNWIND head + tail AS x
+WITH s, collect(DISTINCT x) AS xs"""
+        flow = f"(a)-[r:{FLOW}]->(b:Node)"
+    return f"""
+MATCH (s:Node {{urn: $urn}}){reach}
+WITH s, xs WHERE size(xs) <= $cap
+CALL (xs) {{
+  UNWIND xs AS a MATCH {flow}
+  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS flow, collect(DISTINCT b) AS ends
+}}
+CALL (xs) {{
+  UNWIND xs AS a WITH a WHERE a.kind IN $entity_kinds
+  MATCH (a)<-[r:{VERSIONS}]-(b:Node)
+  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS versions, collect(DISTINCT b) AS versions_ends
+}}
+CALL (xs, ends, versions_ends) {{
+  UNWIND xs + ends + versions_ends AS n WITH DISTINCT n
+  RETURN collect([id(n), n.urn, n.kind, {node}]) AS nodes
+}}
+RETURN s {{.urn, .kind, .first_seen, .last_seen, .markers}} AS start, [x IN xs | id(x)] AS covered, nodes,
+       flow, versions
+"""
+
+
+CONE = {
+    (up, depth, bare): _cone(up, depth, bare) for up in (True, False) for depth in CONE_DEPTHS for bare in (True, False)
+}
 _NODE_MAP = "n {.urn, .kind, .first_seen, .last_seen, .markers, .properties, .stamps, .evidence}"
 _EDGE_MAP = (
     "r {.qualifier, .first_seen, .last_seen, .markers, .ev_first, .ev_first_time, .ev_last, .ev_last_time, "

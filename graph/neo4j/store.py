@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -40,7 +41,7 @@ from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, Journa
 from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
 from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
-from graph.query import MAX_HOPS, LineageQuery, TimeWindow
+from graph.query import MAX_HOPS, Direction, LineageQuery, TimeWindow
 from graph.records import (
     EdgeMeta,
     EdgeRecord,
@@ -60,12 +61,16 @@ log = logging.getLogger("lineage.neo4j")
 _deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", default=None)
 # The read transaction of the running traversal (in a list so a timeout can drop it).
 _read_tx: ContextVar[list[AsyncTransaction | None] | None] = ContextVar("lineage_neo4j_read_tx", default=None)
+# The cones of the running lineage query by direction (upstream: True), read before its walk.
+_cones: ContextVar[dict[bool, _Cone] | None] = ContextVar("lineage_neo4j_cones", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
 _ENTITY_KINDS = sorted(k.value for k in VERSIONED_ENTITIES)
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
 _PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long on a busy server
+_CONE_CAP = 100_000  # nodes: a larger cone is walked level by level (one statement each) instead
+_DIRECTIONS = {Direction.UPSTREAM: (True,), Direction.DOWNSTREAM: (False,), Direction.BOTH: (True, False)}
 
 
 class Neo4jStore:
@@ -272,6 +277,9 @@ class Neo4jStore:
 
     async def nodes(self, urns: Collection[str]) -> dict[str, NodeView]:
         """Return the views of those nodes that exist."""
+        for cone in (_cones.get() or {}).values():
+            if len(urns) == 1 and cone.start.urn in urns:  # the walk's start, read with its cone
+                return {cone.start.urn: cone.start}
         return {r["urn"]: _node_meta(r) for r in await self._read(cypher.NODE_METAS, urns=list(urns))}
 
     async def flow_hops(self, urns: Sequence[str], upstream: bool, skip: Collection[str] = ()) -> list[Hop]:
@@ -309,7 +317,16 @@ class Neo4jStore:
         skip: Collection[str] = (),
         bare: bool = False,
     ) -> tuple[list[Hop], list[Hop]]:
-        """Return one level's flow hops and the version hops the rules need, in one statement."""
+        """Return one level's flow hops and the version hops the rules need, from the cone or in one statement."""
+        cone = (_cones.get() or {}).get(upstream)
+        if cone is not None:
+            found = cone.level(urns, upstream, versioned, skip)
+            if found is not None:
+                return found
+        holder = _read_tx.get()
+        if holder is not None and holder[0] is None:
+            # The walk's transaction timed out (reading the cone): the walk is over, as after a level.
+            raise QueryDeadlineExceeded(0.0)
         params = {"urns": list(urns), "versioned": list(versioned), "entity_kinds": _ENTITY_KINDS}
         rows = await self._read(cypher.LEVEL[upstream, bare], **params)
         hops: tuple[list[Hop], list[Hop]] = ([], [])
@@ -350,7 +367,29 @@ class Neo4jStore:
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
         async with self._snapshot(query.deadline):
-            return await traversal.lineage(self, query)
+            token = _cones.set(await self._read_cones(query))
+            try:
+                return await traversal.lineage(self, query)
+            finally:
+                _cones.reset(token)
+
+    async def _read_cones(self, query: LineageQuery) -> dict[bool, _Cone]:
+        """Read the cone of each direction the query walks (none past the cap, or when cut)."""
+        cones: dict[bool, _Cone] = {}
+        if query.max_hops < 1:
+            return cones
+        for upstream in _DIRECTIONS[query.direction]:
+            # Upstream a level may take two edges (a flow hop, then the version resolved from it).
+            edges = 2 * query.max_hops - 1 if upstream else query.max_hops - 1
+            depth = next(d for d in cypher.CONE_DEPTHS if d >= edges)
+            statement = cypher.CONE[upstream, depth, query.window.is_open]
+            try:
+                rows = await self._read(statement, urn=query.start.urn, cap=_CONE_CAP, entity_kinds=_ENTITY_KINDS)
+            except QueryDeadlineExceeded:
+                break
+            if rows:
+                cones[upstream] = _Cone.read(rows[0], upstream, query.window.is_open)
+        return cones
 
     async def path(
         self, source: NodeKey, target: NodeKey, window: TimeWindow = TimeWindow(), max_hops: int = MAX_HOPS
@@ -428,6 +467,62 @@ class Neo4jStore:
     async def close(self) -> None:
         """Close the driver."""
         await self.driver.close()
+
+
+@dataclass(slots=True)
+class _Cone:
+    """What a walk can ask of the store, read in one statement before it (cypher.CONE).
+
+    ``flow`` holds every flow hop (in the walk's direction) of each node the cone covers, in
+    the order the level statement returns them; ``versions`` every version hop into each entity
+    it covers. A level that asks of a node outside the cone is read from Neo4j as before, so
+    the cone only saves round trips, it never changes an answer.
+    """
+
+    start: NodeMeta
+    flow: dict[str, list[Hop]]
+    versions: dict[str, list[Hop]]
+
+    @classmethod
+    def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone:
+        """Build the cone from the statement's one record (hops name their ends by internal id)."""
+        metas: dict[int, NodeMeta] = {}
+        for n in row["nodes"]:
+            if bare:
+                metas[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[3])
+            else:
+                metas[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[4], _markers(n[5]))
+        covered = [metas[i] for i in row["covered"]]
+        flow: dict[str, list[Hop]] = {n.urn: [] for n in covered}
+        versions: dict[str, list[Hop]] = {n.urn: [] for n in covered if n.kind in VERSIONED_ENTITIES}
+        for rows, into, forward in ((row["flow"], flow, not upstream), (row["versions"], versions, False)):
+            for a_id, b_id, type_, qualifier, first, *timed in rows:
+                a, b = metas[a_id].urn, metas[b_id]
+                src, dst = (a, b.urn) if forward else (b.urn, a)
+                if bare:
+                    edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, first)
+                else:
+                    edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, timed[0], _markers(timed[1]))
+                into[a].append((a, edge, b))
+        return cls(_node_meta(row["start"]), flow, versions)
+
+    def level(
+        self, urns: Sequence[str], upstream: bool, versioned: Collection[str], skip: Collection[str]
+    ) -> tuple[list[Hop], list[Hop]] | None:
+        """Answer GraphReader.level from the cone; None if it asks of a node the cone does not cover."""
+        flow = self.flow
+        if not all(u in flow for u in urns):
+            return None
+        if upstream:
+            hops = [hop for u in urns for hop in flow[u]]
+            wanted = set(versioned)
+            entities = list(dict.fromkeys(n.urn for o, _, n in hops if o in wanted and n.kind in VERSIONED_ENTITIES))
+        else:
+            hops = [hop for u in urns for hop in flow[u] if hop[2].urn not in skip]
+            entities = list(versioned)
+        if not all(e in self.versions for e in entities):
+            return None
+        return hops, [hop for e in entities for hop in self.versions[e]]
 
 
 # -- merge and write inside a transaction ------------------------------------------------------
