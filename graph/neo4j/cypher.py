@@ -175,6 +175,11 @@ LEVEL_COLUMNS = (
 
 
 LEVEL = {(up, bare): _level(up, bare) for up in (True, False) for bare in (True, False)}
+_NODE_MAP = "n {.urn, .kind, .first_seen, .last_seen, .markers, .properties, .stamps, .evidence}"
+_EDGE_MAP = (
+    "r {.qualifier, .first_seen, .last_seen, .markers, .ev_first, .ev_first_time, .ev_last, .ev_last_time, "
+    ".ev_count, .properties, src: startNode(r).urn, type: type(r), dst: endNode(r).urn}"
+)
 
 # A walk's cone: every node the walk could expand, found by Neo4j's pruning (breadth-first)
 # variable-length expand, with every hop the walk could ask of them, in one statement, so the
@@ -182,7 +187,9 @@ LEVEL = {(up, bare): _level(up, bare) for up in (True, False) for bare in (True,
 # Upstream a level is a flow hop, or a flow hop into an entity and the version resolved from it:
 # two edges, so the cone goes 2 * max_hops - 1 edges deep over flow and version edges. Downstream
 # a level is one flow hop, or one version hop from an entity reached through flow hops only.
-# Variable-length bounds cannot be parameters: one statement per depth of a closed list, made here.
+# A cone of at most $full nodes comes with the full records of its nodes and hops: the page of
+# a trace-back is then read from it too. Variable-length bounds cannot be parameters: one
+# statement per depth of a closed list, made here.
 CONE_DEPTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 200)
 
 
@@ -215,37 +222,43 @@ MATCH (s:Node {{urn: $urn}}){reach}
 WITH s, xs WHERE size(xs) <= $cap
 CALL (xs) {{
   UNWIND xs AS a MATCH {flow}
-  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS flow, collect(DISTINCT b) AS ends
+  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS flow, collect(DISTINCT b) AS ends,
+         collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS flow_records
 }}
 CALL (xs) {{
   UNWIND xs AS a WITH a WHERE a.kind IN $entity_kinds
   MATCH (a)<-[r:{VERSIONS}]-(b:Node)
-  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS versions, collect(DISTINCT b) AS versions_ends
+  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS versions, collect(DISTINCT b) AS versions_ends,
+         collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS versions_records
 }}
 CALL (xs, ends, versions_ends) {{
   UNWIND xs + ends + versions_ends AS n WITH DISTINCT n
-  RETURN collect([id(n), n.urn, n.kind, {node}]) AS nodes
+  RETURN collect([id(n), n.urn, n.kind, {node}]) AS nodes,
+         collect(CASE WHEN size(xs) <= $full THEN {_NODE_MAP} END) AS node_records
 }}
 RETURN s {{.urn, .kind, .first_seen, .last_seen, .markers}} AS start, [x IN xs | id(x)] AS covered, nodes,
-       flow, versions
+       flow, versions, size(xs) <= $full AS full, node_records, flow_records + versions_records AS edge_records
 """
 
 
 CONE = {
     (up, depth, bare): _cone(up, depth, bare) for up in (True, False) for depth in CONE_DEPTHS for bare in (True, False)
 }
-_NODE_MAP = "n {.urn, .kind, .first_seen, .last_seen, .markers, .properties, .stamps, .evidence}"
-_EDGE_MAP = (
-    "r {.qualifier, .first_seen, .last_seen, .markers, .ev_first, .ev_first_time, .ev_last, .ev_last_time, "
-    ".ev_count, .properties, src: startNode(r).urn, type: type(r), dst: endNode(r).urn}"
-)
+
 # The page of a query in one read: its nodes (part 0), the edges among them (1), the edges named (2).
-# A hub (the embedding model every answer used) is probed from the page's side, not walked.
+# The edges among are looked for around the nodes of $open (a hub, the embedding model every
+# answer used, is probed from the page's side, not walked), and as version edges into the
+# nodes of $versions_open; the store names the rest, which the walk's cone already holds.
 PAGE = f"""
 UNWIND $urns AS u MATCH (n:Node {{urn: u}})
 RETURN 0 AS part, {_NODE_MAP} AS row
 UNION ALL
-UNWIND $urns AS u
+UNWIND $versions_open AS u
+MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
+WHERE b.urn IN $others AND (a.urn IN $urns OR b.urn IN $urns)
+RETURN 1 AS part, {_EDGE_MAP} AS row
+UNION ALL
+UNWIND $open AS u
 MATCH (a:Node {{urn: u}})
 CALL (a) {{
   WITH a WHERE COUNT {{ (a)--() }} <= size($others)
@@ -258,7 +271,7 @@ CALL (a) {{
   MATCH (a)-[r:{TRAVERSED}]-(b)
   RETURN r
 }}
-WITH DISTINCT r
+WITH DISTINCT r WHERE startNode(r).urn IN $urns OR endNode(r).urn IN $urns
 RETURN 1 AS part, {_EDGE_MAP} AS row
 UNION ALL
 UNWIND $named AS e

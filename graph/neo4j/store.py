@@ -38,7 +38,7 @@ from graph import traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
+from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey, parse_key
 from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
 from graph.query import MAX_HOPS, Direction, LineageQuery, TimeWindow
@@ -70,6 +70,7 @@ _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
 _PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long on a busy server
 _CONE_CAP = 100_000  # nodes: a larger cone is walked level by level (one statement each) instead
+_CONE_FULL = 1000  # nodes: a cone up to this size comes with its full records (for the page)
 _DIRECTIONS = {Direction.UPSTREAM: (True,), Direction.DOWNSTREAM: (False,), Direction.BOTH: (True, False)}
 
 
@@ -340,8 +341,25 @@ class Neo4jStore:
         self, urns: Collection[str], others: Collection[str], idents: Collection[EdgeIdent]
     ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Return the full records of ``urns``, of the edges among them and ``others``, and of ``idents``."""
-        named = [{"src": i[0], "dst": i[2], "key": edge_key(i)} for i in idents]
-        params = {"urns": list(urns), "others": list(others), "named": named}
+        cones = _cones.get() or {}
+        known: set[EdgeIdent] = set()
+        open_: list[str] = list(urns)  # without a cone: every edge is looked for around the page
+        versions_open: list[str] = []
+        if len(cones) == 1:
+            [cone] = cones.values()
+            known, open_, versions_open = cone.among(urns, others)
+            if not open_ and not versions_open:
+                found = cone.page(urns, known, idents)
+                if found is not None:
+                    return found
+        named = [{"src": i[0], "dst": i[2], "key": edge_key(i)} for i in {*idents, *known}]
+        params = {
+            "urns": list(urns),
+            "others": list(others),
+            "open": open_,
+            "versions_open": versions_open,
+            "named": named,
+        }
         try:
             rows = await self._read(cypher.PAGE, **params)
         except QueryDeadlineExceeded:
@@ -351,18 +369,20 @@ class Neo4jStore:
                 raise
             rows = await self._read(cypher.PAGE, **params)
         nodes: dict[str, NodeRecord] = {}
-        among: list[EdgeRecord] = []
+        among: dict[EdgeIdent, EdgeRecord] = {}
         edges: dict[EdgeIdent, EdgeRecord] = {}
         for r in rows:
             if r["part"] == 0:
                 node = node_from_row(r["row"])
                 nodes[node.urn] = node
             elif r["part"] == 1:
-                among.append(edge_from_row(r["row"]))
+                edge = edge_from_row(r["row"])
+                among[edge.ident] = edge
             else:
                 edge = edge_from_row(r["row"])
                 edges[edge.ident] = edge
-        return nodes, among, edges
+        among.update((i, edges[i]) for i in known if i in edges)
+        return nodes, list(among.values()), edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
@@ -384,7 +404,9 @@ class Neo4jStore:
             depth = next(d for d in cypher.CONE_DEPTHS if d >= edges)
             statement = cypher.CONE[upstream, depth, query.window.is_open]
             try:
-                rows = await self._read(statement, urn=query.start.urn, cap=_CONE_CAP, entity_kinds=_ENTITY_KINDS)
+                rows = await self._read(
+                    statement, urn=query.start.urn, cap=_CONE_CAP, full=_CONE_FULL, entity_kinds=_ENTITY_KINDS
+                )
             except QueryDeadlineExceeded:
                 break
             if rows:
@@ -482,6 +504,9 @@ class _Cone:
     start: NodeMeta
     flow: dict[str, list[Hop]]
     versions: dict[str, list[Hop]]
+    #: the full records of a small cone's nodes and hops, as rows (None: not read)
+    node_rows: dict[str, dict[str, Any]] | None = None
+    edge_rows: dict[EdgeIdent, dict[str, Any]] | None = None
 
     @classmethod
     def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone:
@@ -504,7 +529,11 @@ class _Cone:
                 else:
                     edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, timed[0], _markers(timed[1]))
                 into[a].append((a, edge, b))
-        return cls(_node_meta(row["start"]), flow, versions)
+        cone = cls(_node_meta(row["start"]), flow, versions)
+        if row["full"]:
+            cone.node_rows = {n["urn"]: n for n in row["node_records"]}
+            cone.edge_rows = {(e["src"], e["type"], e["dst"], e["qualifier"]): e for e in row["edge_records"]}
+        return cone
 
     def level(
         self, urns: Sequence[str], upstream: bool, versioned: Collection[str], skip: Collection[str]
@@ -523,6 +552,44 @@ class _Cone:
         if not all(e in self.versions for e in entities):
             return None
         return hops, [hop for e in entities for hop in self.versions[e]]
+
+    def page(
+        self, urns: Collection[str], among: Collection[EdgeIdent], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]] | None:
+        """Answer GraphReader.page from a small cone's records; None if it lacks one of them."""
+        node_rows, edge_rows = self.node_rows, self.edge_rows
+        if node_rows is None or edge_rows is None:
+            return None
+        if not all(u in node_rows for u in urns) or not all(i in edge_rows for i in (*among, *idents)):
+            return None
+        nodes = {u: node_from_row(node_rows[u]) for u in urns}
+        return nodes, [edge_from_row(edge_rows[i]) for i in among], {i: edge_from_row(edge_rows[i]) for i in idents}
+
+    def among(self, urns: Collection[str], others: Collection[str]) -> tuple[set[EdgeIdent], list[str], list[str]]:
+        """Split edges_among(urns, others) into what the cone holds and what Neo4j must look for.
+
+        Return the idents of the edges the cone holds, the nodes whose flow edges it does not
+        hold all of (upstream it holds a covered node's incoming ones, downstream its outgoing
+        ones: a flow edge is held when its end on that side is covered), and the entities whose
+        incoming version edges it does not hold (a version edge ends at an entity: graph/edges.py,
+        ALLOWED, checked for every edge a delta adds).
+        """
+        page = set(urns)
+        around = set(others) | page
+        known: set[EdgeIdent] = set()
+        open_: list[str] = []
+        versions_open: list[str] = []
+        for nodes, hops_of in ((open_, self.flow), (versions_open, self.versions)):
+            for u in around:
+                hops = hops_of.get(u)
+                if hops is None:
+                    if hops_of is self.flow or parse_key(u).kind in VERSIONED_ENTITIES:
+                        nodes.append(u)
+                    continue
+                for _, edge, node in hops:
+                    if node.urn in around and (u in page or node.urn in page):
+                        known.add(edge.ident)
+        return known, open_, versions_open
 
 
 # -- merge and write inside a transaction ------------------------------------------------------
