@@ -498,12 +498,17 @@ class _Cone:
     ``flow`` holds every flow hop (in the walk's direction) of each node the cone covers, in
     the order the level statement returns them; ``versions`` every version hop into each entity
     it covers. A level that asks of a node outside the cone is read from Neo4j as before, so
-    the cone only saves round trips, it never changes an answer.
+    the cone only saves round trips, it never changes an answer. Hops are kept as the rows
+    Neo4j sent and made into views only when a level asks for them (most of a large cone's
+    hops lead back into nodes the walk has seen, which it skips).
     """
 
     start: NodeMeta
-    flow: dict[str, list[Hop]]
-    versions: dict[str, list[Hop]]
+    nodes: dict[int, NodeMeta]
+    flow: dict[str, list[list[Any]]]
+    versions: dict[str, list[list[Any]]]
+    forward: bool  # flow hops leave their node (downstream)
+    bare: bool
     #: the full records of a small cone's nodes and hops, as rows (None: not read)
     node_rows: dict[str, dict[str, Any]] | None = None
     edge_rows: dict[EdgeIdent, dict[str, Any]] | None = None
@@ -511,47 +516,56 @@ class _Cone:
     @classmethod
     def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone:
         """Build the cone from the statement's one record (hops name their ends by internal id)."""
-        metas: dict[int, NodeMeta] = {}
+        nodes: dict[int, NodeMeta] = {}
         for n in row["nodes"]:
             if bare:
-                metas[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[3])
+                nodes[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[3])
             else:
-                metas[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[4], _markers(n[5]))
-        covered = [metas[i] for i in row["covered"]]
-        flow: dict[str, list[Hop]] = {n.urn: [] for n in covered}
-        versions: dict[str, list[Hop]] = {n.urn: [] for n in covered if n.kind in VERSIONED_ENTITIES}
-        for rows, into, forward in ((row["flow"], flow, not upstream), (row["versions"], versions, False)):
-            for a_id, b_id, type_, qualifier, first, *timed in rows:
-                a, b = metas[a_id].urn, metas[b_id]
-                src, dst = (a, b.urn) if forward else (b.urn, a)
-                if bare:
-                    edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, first)
-                else:
-                    edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, timed[0], _markers(timed[1]))
-                into[a].append((a, edge, b))
-        cone = cls(_node_meta(row["start"]), flow, versions)
+                nodes[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[4], _markers(n[5]))
+        covered = [nodes[i] for i in row["covered"]]
+        flow: dict[str, list[list[Any]]] = {n.urn: [] for n in covered}
+        versions: dict[str, list[list[Any]]] = {n.urn: [] for n in covered if n.kind in VERSIONED_ENTITIES}
+        for rows, into in ((row["flow"], flow), (row["versions"], versions)):
+            for hop in rows:
+                into[nodes[hop[0]].urn].append(hop)
+        cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare)
         if row["full"]:
             cone.node_rows = {n["urn"]: n for n in row["node_records"]}
             cone.edge_rows = {(e["src"], e["type"], e["dst"], e["qualifier"]): e for e in row["edge_records"]}
         return cone
 
+    def hops(self, origin: str, rows: list[list[Any]], forward: bool, skip: Collection[str] = ()) -> list[Hop]:
+        """Make views of one node's hops (those into ``skip`` left out)."""
+        found: list[Hop] = []
+        for _, b_id, type_, qualifier, first, *timed in rows:
+            node = self.nodes[b_id]
+            if node.urn in skip:
+                continue
+            src, dst = (origin, node.urn) if forward else (node.urn, origin)
+            if self.bare:
+                edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, first)
+            else:
+                edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, timed[0], _markers(timed[1]))
+            found.append((origin, edge, node))
+        return found
+
     def level(
         self, urns: Sequence[str], upstream: bool, versioned: Collection[str], skip: Collection[str]
     ) -> tuple[list[Hop], list[Hop]] | None:
         """Answer GraphReader.level from the cone; None if it asks of a node the cone does not cover."""
-        flow = self.flow
+        flow, forward = self.flow, self.forward
         if not all(u in flow for u in urns):
             return None
         if upstream:
-            hops = [hop for u in urns for hop in flow[u]]
+            hops = [hop for u in urns for hop in self.hops(u, flow[u], forward)]
             wanted = set(versioned)
             entities = list(dict.fromkeys(n.urn for o, _, n in hops if o in wanted and n.kind in VERSIONED_ENTITIES))
         else:
-            hops = [hop for u in urns for hop in flow[u] if hop[2].urn not in skip]
+            hops = [hop for u in urns for hop in self.hops(u, flow[u], forward, skip)]
             entities = list(versioned)
         if not all(e in self.versions for e in entities):
             return None
-        return hops, [hop for e in entities for hop in self.versions[e]]
+        return hops, [hop for e in entities for hop in self.hops(e, self.versions[e], False)]
 
     def page(
         self, urns: Collection[str], among: Collection[EdgeIdent], idents: Collection[EdgeIdent]
@@ -579,14 +593,14 @@ class _Cone:
         known: set[EdgeIdent] = set()
         open_: list[str] = []
         versions_open: list[str] = []
-        for nodes, hops_of in ((open_, self.flow), (versions_open, self.versions)):
+        for nodes, rows_of, forward in ((open_, self.flow, self.forward), (versions_open, self.versions, False)):
             for u in around:
-                hops = hops_of.get(u)
-                if hops is None:
-                    if hops_of is self.flow or parse_key(u).kind in VERSIONED_ENTITIES:
+                rows = rows_of.get(u)
+                if rows is None:
+                    if rows_of is self.flow or parse_key(u).kind in VERSIONED_ENTITIES:
                         nodes.append(u)
                     continue
-                for _, edge, node in hops:
+                for _, edge, node in self.hops(u, rows, forward):
                     if node.urn in around and (u in page or node.urn in page):
                         known.add(edge.ident)
         return known, open_, versions_open
