@@ -187,7 +187,8 @@ _EDGE_MAP = (
 # Upstream a level is a flow hop, or a flow hop into an entity and the version resolved from it:
 # two edges, so the cone goes 2 * max_hops - 1 edges deep over flow and version edges. Downstream
 # a level is one flow hop, or one version hop from an entity reached through flow hops only.
-# A cone of at most $full nodes comes with the full records of its nodes and hops: the page of
+# A cone of more than $cap nodes is not read (the reach stops looking past it): the walk then
+# reads level by level. A cone of at most $full nodes comes with the full records of its nodes and hops: the page of
 # a trace-back is then read from it too. Variable-length bounds cannot be parameters: one
 # statement per depth of a closed list, made here.
 CONE_DEPTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 200)
@@ -204,16 +205,23 @@ def _cone(upstream: bool, depth: int, bare: bool) -> str:
     node = "n.first_seen" if bare else "n.first_seen, n.last_seen, n.markers"
     if upstream:
         reach = f"""
-CALL (s) {{ MATCH (s)<-[:{TRAVERSED}*0..{depth}]-(x:Node) RETURN collect(DISTINCT x) AS xs }}"""
+CALL (s) {{ MATCH (s)<-[:{TRAVERSED}*0..{depth}]-(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
+WITH s, collect(x) AS xs"""
         flow = f"(a)<-[r:{FLOW}]-(b:Node)"
     else:
         reach = f"""
-CALL (s) {{ MATCH (s)-[:{FLOW}*0..{depth}]->(x:Node) RETURN collect(DISTINCT x) AS head }}
+CALL (s) {{
+  CALL (s) {{ MATCH (s)-[:{FLOW}*0..{depth}]->(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
+  RETURN collect(x) AS head
+}}
 CALL (head) {{
   UNWIND head AS e WITH e WHERE e.kind IN $entity_kinds
   MATCH (e)<-[:{VERSIONS}]-(v:Node) RETURN collect(DISTINCT v) AS vs
 }}
-CALL (vs) {{ UNWIND vs AS v MATCH (v)-[:{FLOW}*0..{depth}]->(x:Node) RETURN collect(DISTINCT x) AS tail }}
+CALL (vs) {{
+  CALL (vs) {{ UNWIND vs AS v MATCH (v)-[:{FLOW}*0..{depth}]->(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
+  RETURN collect(x) AS tail
+}}
 UNWIND head + tail AS x
 WITH s, collect(DISTINCT x) AS xs"""
         flow = f"(a)-[r:{FLOW}]->(b:Node)"

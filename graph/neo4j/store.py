@@ -69,7 +69,10 @@ _ENTITY_KINDS = sorted(k.value for k in VERSIONED_ENTITIES)
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
 _PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long on a busy server
-_CONE_CAP = 100_000  # nodes: a larger cone is walked level by level (one statement each) instead
+# Nodes: a larger cone is walked level by level (one statement each) instead. Upstream the
+# cone holds every version of each entity on the way and what made them, where the walk
+# resolves one, so it can be much larger than the walk: the cap is lower.
+_CONE_CAP = {True: 10_000, False: 100_000}
 _CONE_FULL = 1000  # nodes: a cone up to this size comes with its full records (for the page)
 _DIRECTIONS = {Direction.UPSTREAM: (True,), Direction.DOWNSTREAM: (False,), Direction.BOTH: (True, False)}
 
@@ -405,7 +408,7 @@ class Neo4jStore:
             statement = cypher.CONE[upstream, depth, query.window.is_open]
             try:
                 rows = await self._read(
-                    statement, urn=query.start.urn, cap=_CONE_CAP, full=_CONE_FULL, entity_kinds=_ENTITY_KINDS
+                    statement, urn=query.start.urn, cap=_CONE_CAP[upstream], full=_CONE_FULL, entity_kinds=_ENTITY_KINDS
                 )
             except QueryDeadlineExceeded:
                 break
