@@ -6,8 +6,9 @@ reads the records it will merge, merges them with the same functions as the embe
 existed is updated through the element id it was read with, what is new is created.
 Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
 cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
-breadth-first (graph/traversal.py): one statement per level (flow and version hops), one for
-the page, never path enumeration.
+breadth-first (graph/traversal.py) over the walk's cone, read in one statement before it
+(``_Cone``; a level outside it is one statement), then one for the page (none for a small
+cone); never path enumeration.
 """
 
 from __future__ import annotations
