@@ -86,6 +86,8 @@ class Neo4jStore:
         self.database = database
         # Every read is a transaction with this timeout: a runaway query ends on the server too.
         self.read_timeout = read_timeout
+        # The largest cone read whole, by direction (upstream: True); 0 walks level by level.
+        self.cone_caps = dict(_CONE_CAP)
 
     @classmethod
     async def open(
@@ -409,7 +411,11 @@ class Neo4jStore:
             statement = cypher.CONE[upstream, depth, query.window.is_open]
             try:
                 rows = await self._read(
-                    statement, urn=query.start.urn, cap=_CONE_CAP[upstream], full=_CONE_FULL, entity_kinds=_ENTITY_KINDS
+                    statement,
+                    urn=query.start.urn,
+                    cap=self.cone_caps[upstream],
+                    full=_CONE_FULL,
+                    entity_kinds=_ENTITY_KINDS,
                 )
             except QueryDeadlineExceeded:
                 break
