@@ -180,13 +180,93 @@ _EDGE_MAP = (
     "r {.qualifier, .first_seen, .last_seen, .markers, .ev_first, .ev_first_time, .ev_last, .ev_last_time, "
     ".ev_count, .properties, src: startNode(r).urn, type: type(r), dst: endNode(r).urn}"
 )
+
+# A walk's cone: every node the walk could expand, found by Neo4j's pruning (breadth-first)
+# variable-length expand, with every hop the walk could ask of them, in one statement, so the
+# level-by-level walk (graph/traversal.py) reads from memory instead of one round trip per level.
+# Upstream a level is a flow hop, or a flow hop into an entity and the version resolved from it:
+# two edges, so the cone goes 2 * max_hops - 1 edges deep over flow and version edges. Downstream
+# a level is one flow hop, or one version hop from an entity reached through flow hops only.
+# A cone of more than $cap nodes is not read (the reach stops looking past it): the walk then
+# reads level by level. A cone of at most $full nodes comes with the full records of its nodes and hops: the page of
+# a trace-back is then read from it too. Variable-length bounds cannot be parameters: one
+# statement per depth of a closed list, made here.
+CONE_DEPTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 200)
+
+
+def _cone(upstream: bool, depth: int, bare: bool) -> str:
+    """Return the statement that reads a walk's cone (graph/neo4j/store.py, _Cone).
+
+    Hops name their ends by internal id, each node's fields come once in ``nodes``: shipping
+    every hop's two ids as text cost more than the walk (ids are only compared within this
+    one statement, where they are stable).
+    """
+    edge = "r.first_seen" if bare else "r.first_seen, r.last_seen, r.markers"
+    node = "n.first_seen" if bare else "n.first_seen, n.last_seen, n.markers"
+    if upstream:
+        reach = f"""
+CALL (s) {{ MATCH (s)<-[:{TRAVERSED}*0..{depth}]-(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
+WITH s, collect(x) AS xs"""
+        flow = f"(a)<-[r:{FLOW}]-(b:Node)"
+    else:
+        reach = f"""
+CALL (s) {{
+  CALL (s) {{ MATCH (s)-[:{FLOW}*0..{depth}]->(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
+  RETURN collect(x) AS head
+}}
+CALL (head) {{
+  UNWIND head AS e WITH e WHERE e.kind IN $entity_kinds
+  MATCH (e)<-[:{VERSIONS}]-(v:Node) RETURN collect(DISTINCT v) AS vs
+}}
+CALL (vs) {{
+  CALL (vs) {{ UNWIND vs AS v MATCH (v)-[:{FLOW}*0..{depth}]->(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
+  RETURN collect(x) AS tail
+}}
+UNWIND head + tail AS x
+WITH s, collect(DISTINCT x) AS xs"""
+        flow = f"(a)-[r:{FLOW}]->(b:Node)"
+    return f"""
+MATCH (s:Node {{urn: $urn}}){reach}
+WITH s, xs WHERE size(xs) <= $cap
+CALL (xs) {{
+  UNWIND xs AS a MATCH {flow}
+  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS flow, collect(DISTINCT b) AS ends,
+         collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS flow_records
+}}
+CALL (xs) {{
+  UNWIND xs AS a WITH a WHERE a.kind IN $entity_kinds
+  MATCH (a)<-[r:{VERSIONS}]-(b:Node)
+  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS versions, collect(DISTINCT b) AS versions_ends,
+         collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS versions_records
+}}
+CALL (xs, ends, versions_ends) {{
+  UNWIND xs + ends + versions_ends AS n WITH DISTINCT n
+  RETURN collect([id(n), n.urn, n.kind, {node}]) AS nodes,
+         collect(CASE WHEN size(xs) <= $full THEN {_NODE_MAP} END) AS node_records
+}}
+RETURN s {{.urn, .kind, .first_seen, .last_seen, .markers}} AS start, [x IN xs | id(x)] AS covered, nodes,
+       flow, versions, size(xs) <= $full AS full, node_records, flow_records + versions_records AS edge_records
+"""
+
+
+CONE = {
+    (up, depth, bare): _cone(up, depth, bare) for up in (True, False) for depth in CONE_DEPTHS for bare in (True, False)
+}
+
 # The page of a query in one read: its nodes (part 0), the edges among them (1), the edges named (2).
-# A hub (the embedding model every answer used) is probed from the page's side, not walked.
+# The edges among are looked for around the nodes of $open (a hub, the embedding model every
+# answer used, is probed from the page's side, not walked), and as version edges into the
+# nodes of $versions_open; the store names the rest, which the walk's cone already holds.
 PAGE = f"""
 UNWIND $urns AS u MATCH (n:Node {{urn: u}})
 RETURN 0 AS part, {_NODE_MAP} AS row
 UNION ALL
-UNWIND $urns AS u
+UNWIND $versions_open AS u
+MATCH (a:Node {{urn: u}})<-[r:{VERSIONS}]-(b:Node)
+WHERE b.urn IN $others AND (a.urn IN $urns OR b.urn IN $urns)
+RETURN 1 AS part, {_EDGE_MAP} AS row
+UNION ALL
+UNWIND $open AS u
 MATCH (a:Node {{urn: u}})
 CALL (a) {{
   WITH a WHERE COUNT {{ (a)--() }} <= size($others)
@@ -199,7 +279,7 @@ CALL (a) {{
   MATCH (a)-[r:{TRAVERSED}]-(b)
   RETURN r
 }}
-WITH DISTINCT r
+WITH DISTINCT r WHERE startNode(r).urn IN $urns OR endNode(r).urn IN $urns
 RETURN 1 AS part, {_EDGE_MAP} AS row
 UNION ALL
 UNWIND $named AS e

@@ -6,8 +6,9 @@ reads the records it will merge, merges them with the same functions as the embe
 existed is updated through the element id it was read with, what is new is created.
 Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
 cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
-breadth-first (graph/traversal.py): one statement per level (flow and version hops), one for
-the page, never path enumeration.
+breadth-first (graph/traversal.py) over the walk's cone, read in one statement before it
+(``_Cone``; a level outside it is one statement), then one for the page (none for a small
+cone); never path enumeration.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,6 +30,7 @@ from neo4j import (
     AsyncManagedTransaction,
     AsyncTransaction,
     Query,
+    Record,
     RoutingControl,
 )
 from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, SessionExpired, TransientError
@@ -36,10 +39,10 @@ from graph import traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
-from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
+from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey, parse_key
 from graph.merging import merge_batch, touched
 from graph.neo4j import cypher
-from graph.query import MAX_HOPS, LineageQuery, TimeWindow
+from graph.query import MAX_HOPS, Direction, LineageQuery, TimeWindow
 from graph.records import (
     EdgeMeta,
     EdgeRecord,
@@ -59,12 +62,20 @@ log = logging.getLogger("lineage.neo4j")
 _deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", default=None)
 # The read transaction of the running traversal (in a list so a timeout can drop it).
 _read_tx: ContextVar[list[AsyncTransaction | None] | None] = ContextVar("lineage_neo4j_read_tx", default=None)
+# The cones of the running lineage query by direction (upstream: True), read before its walk.
+_cones: ContextVar[dict[bool, _Cone] | None] = ContextVar("lineage_neo4j_cones", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
 _ENTITY_KINDS = sorted(k.value for k in VERSIONED_ENTITIES)
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
 _PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long on a busy server
+# Nodes: a larger cone is walked level by level (one statement each) instead. Upstream the
+# cone holds every version of each entity on the way and what made them, where the walk
+# resolves one, so it can be much larger than the walk: the cap is lower.
+_CONE_CAP = {True: 10_000, False: 100_000}
+_CONE_FULL = 1000  # nodes: a cone up to this size comes with its full records (for the page)
+_DIRECTIONS = {Direction.UPSTREAM: (True,), Direction.DOWNSTREAM: (False,), Direction.BOTH: (True, False)}
 
 
 class Neo4jStore:
@@ -75,6 +86,8 @@ class Neo4jStore:
         self.database = database
         # Every read is a transaction with this timeout: a runaway query ends on the server too.
         self.read_timeout = read_timeout
+        # The largest cone read whole, by direction (upstream: True); 0 walks level by level.
+        self.cone_caps = dict(_CONE_CAP)
 
     @classmethod
     async def open(
@@ -137,7 +150,7 @@ class Neo4jStore:
         try:
             if holder is not None and holder[0] is not None:
                 result = await holder[0].run(text, params)
-                return [record.data() async for record in result]
+                return [_plain(record) async for record in result]
             timeout = self._timeout()
             if holder is not None and timeout is not None:
                 # The walk was cut: the page of what it found is bounded (limit), give it time to be read.
@@ -146,7 +159,7 @@ class Neo4jStore:
             records, _, _ = await self.driver.execute_query(
                 query, params, routing_=RoutingControl.READ, database_=self.database
             )
-            return [r.data() for r in records]
+            return [_plain(r) for r in records]
         except _UNAVAILABLE as e:
             raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
         except ClientError as e:
@@ -271,6 +284,9 @@ class Neo4jStore:
 
     async def nodes(self, urns: Collection[str]) -> dict[str, NodeView]:
         """Return the views of those nodes that exist."""
+        for cone in (_cones.get() or {}).values():
+            if len(urns) == 1 and cone.start.urn in urns:  # the walk's start, read with its cone
+                return {cone.start.urn: cone.start}
         return {r["urn"]: _node_meta(r) for r in await self._read(cypher.NODE_METAS, urns=list(urns))}
 
     async def flow_hops(self, urns: Sequence[str], upstream: bool, skip: Collection[str] = ()) -> list[Hop]:
@@ -308,7 +324,16 @@ class Neo4jStore:
         skip: Collection[str] = (),
         bare: bool = False,
     ) -> tuple[list[Hop], list[Hop]]:
-        """Return one level's flow hops and the version hops the rules need, in one statement."""
+        """Return one level's flow hops and the version hops the rules need, from the cone or in one statement."""
+        cone = (_cones.get() or {}).get(upstream)
+        if cone is not None:
+            found = cone.level(urns, upstream, versioned, skip)
+            if found is not None:
+                return found
+        holder = _read_tx.get()
+        if holder is not None and holder[0] is None:
+            # The walk's transaction timed out (reading the cone): the walk is over, as after a level.
+            raise QueryDeadlineExceeded(0.0)
         params = {"urns": list(urns), "versioned": list(versioned), "entity_kinds": _ENTITY_KINDS}
         rows = await self._read(cypher.LEVEL[upstream, bare], **params)
         hops: tuple[list[Hop], list[Hop]] = ([], [])
@@ -322,8 +347,25 @@ class Neo4jStore:
         self, urns: Collection[str], others: Collection[str], idents: Collection[EdgeIdent]
     ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]]:
         """Return the full records of ``urns``, of the edges among them and ``others``, and of ``idents``."""
-        named = [{"src": i[0], "dst": i[2], "key": edge_key(i)} for i in idents]
-        params = {"urns": list(urns), "others": list(others), "named": named}
+        cones = _cones.get() or {}
+        known: set[EdgeIdent] = set()
+        open_: list[str] = list(urns)  # without a cone: every edge is looked for around the page
+        versions_open: list[str] = []
+        if len(cones) == 1:
+            [cone] = cones.values()
+            known, open_, versions_open = cone.among(urns, others)
+            if not open_ and not versions_open:
+                found = cone.page(urns, known, idents)
+                if found is not None:
+                    return found
+        named = [{"src": i[0], "dst": i[2], "key": edge_key(i)} for i in {*idents, *known}]
+        params = {
+            "urns": list(urns),
+            "others": list(others),
+            "open": open_,
+            "versions_open": versions_open,
+            "named": named,
+        }
         try:
             rows = await self._read(cypher.PAGE, **params)
         except QueryDeadlineExceeded:
@@ -333,23 +375,53 @@ class Neo4jStore:
                 raise
             rows = await self._read(cypher.PAGE, **params)
         nodes: dict[str, NodeRecord] = {}
-        among: list[EdgeRecord] = []
+        among: dict[EdgeIdent, EdgeRecord] = {}
         edges: dict[EdgeIdent, EdgeRecord] = {}
         for r in rows:
             if r["part"] == 0:
                 node = node_from_row(r["row"])
                 nodes[node.urn] = node
             elif r["part"] == 1:
-                among.append(edge_from_row(r["row"]))
+                edge = edge_from_row(r["row"])
+                among[edge.ident] = edge
             else:
                 edge = edge_from_row(r["row"])
                 edges[edge.ident] = edge
-        return nodes, among, edges
+        among.update((i, edges[i]) for i in known if i in edges)
+        return nodes, list(among.values()), edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
         async with self._snapshot(query.deadline):
-            return await traversal.lineage(self, query)
+            token = _cones.set(await self._read_cones(query))
+            try:
+                return await traversal.lineage(self, query)
+            finally:
+                _cones.reset(token)
+
+    async def _read_cones(self, query: LineageQuery) -> dict[bool, _Cone]:
+        """Read the cone of each direction the query walks (none past the cap, or when cut)."""
+        cones: dict[bool, _Cone] = {}
+        if query.max_hops < 1:
+            return cones
+        for upstream in _DIRECTIONS[query.direction]:
+            # Upstream a level may take two edges (a flow hop, then the version resolved from it).
+            edges = 2 * query.max_hops - 1 if upstream else query.max_hops - 1
+            depth = next(d for d in cypher.CONE_DEPTHS if d >= edges)
+            statement = cypher.CONE[upstream, depth, query.window.is_open]
+            try:
+                rows = await self._read(
+                    statement,
+                    urn=query.start.urn,
+                    cap=self.cone_caps[upstream],
+                    full=_CONE_FULL,
+                    entity_kinds=_ENTITY_KINDS,
+                )
+            except QueryDeadlineExceeded:
+                break
+            if rows:
+                cones[upstream] = _Cone.read(rows[0], upstream, query.window.is_open)
+        return cones
 
     async def path(
         self, source: NodeKey, target: NodeKey, window: TimeWindow = TimeWindow(), max_hops: int = MAX_HOPS
@@ -427,6 +499,121 @@ class Neo4jStore:
     async def close(self) -> None:
         """Close the driver."""
         await self.driver.close()
+
+
+@dataclass(slots=True)
+class _Cone:
+    """What a walk can ask of the store, read in one statement before it (cypher.CONE).
+
+    ``flow`` holds every flow hop (in the walk's direction) of each node the cone covers, in
+    the order the level statement returns them; ``versions`` every version hop into each entity
+    it covers. A level that asks of a node outside the cone is read from Neo4j as before, so
+    the cone only saves round trips, it never changes an answer. Hops are kept as the rows
+    Neo4j sent and made into views only when a level asks for them (most of a large cone's
+    hops lead back into nodes the walk has seen, which it skips).
+    """
+
+    start: NodeMeta
+    nodes: dict[int, NodeMeta]
+    flow: dict[str, list[list[Any]]]
+    versions: dict[str, list[list[Any]]]
+    forward: bool  # flow hops leave their node (downstream)
+    bare: bool
+    #: the full records of a small cone's nodes and hops, as rows (None: not read)
+    node_rows: dict[str, dict[str, Any]] | None = None
+    edge_rows: dict[EdgeIdent, dict[str, Any]] | None = None
+
+    @classmethod
+    def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone:
+        """Build the cone from the statement's one record (hops name their ends by internal id)."""
+        nodes: dict[int, NodeMeta] = {}
+        for n in row["nodes"]:
+            if bare:
+                nodes[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[3])
+            else:
+                nodes[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[4], _markers(n[5]))
+        covered = [nodes[i] for i in row["covered"]]
+        flow: dict[str, list[list[Any]]] = {n.urn: [] for n in covered}
+        versions: dict[str, list[list[Any]]] = {n.urn: [] for n in covered if n.kind in VERSIONED_ENTITIES}
+        for rows, into in ((row["flow"], flow), (row["versions"], versions)):
+            for hop in rows:
+                into[nodes[hop[0]].urn].append(hop)
+        cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare)
+        if row["full"]:
+            cone.node_rows = {n["urn"]: n for n in row["node_records"]}
+            cone.edge_rows = {(e["src"], e["type"], e["dst"], e["qualifier"]): e for e in row["edge_records"]}
+        return cone
+
+    def hops(self, origin: str, rows: list[list[Any]], forward: bool, skip: Collection[str] = ()) -> list[Hop]:
+        """Make views of one node's hops (those into ``skip`` left out)."""
+        found: list[Hop] = []
+        for _, b_id, type_, qualifier, first, *timed in rows:
+            node = self.nodes[b_id]
+            if node.urn in skip:
+                continue
+            src, dst = (origin, node.urn) if forward else (node.urn, origin)
+            if self.bare:
+                edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, first)
+            else:
+                edge = EdgeMeta(src, dst, _TYPES[type_], qualifier, first, timed[0], _markers(timed[1]))
+            found.append((origin, edge, node))
+        return found
+
+    def level(
+        self, urns: Sequence[str], upstream: bool, versioned: Collection[str], skip: Collection[str]
+    ) -> tuple[list[Hop], list[Hop]] | None:
+        """Answer GraphReader.level from the cone; None if it asks of a node the cone does not cover."""
+        flow, forward = self.flow, self.forward
+        if not all(u in flow for u in urns):
+            return None
+        if upstream:
+            hops = [hop for u in urns for hop in self.hops(u, flow[u], forward)]
+            wanted = set(versioned)
+            entities = list(dict.fromkeys(n.urn for o, _, n in hops if o in wanted and n.kind in VERSIONED_ENTITIES))
+        else:
+            hops = [hop for u in urns for hop in self.hops(u, flow[u], forward, skip)]
+            entities = list(versioned)
+        if not all(e in self.versions for e in entities):
+            return None
+        return hops, [hop for e in entities for hop in self.hops(e, self.versions[e], False)]
+
+    def page(
+        self, urns: Collection[str], among: Collection[EdgeIdent], idents: Collection[EdgeIdent]
+    ) -> tuple[dict[str, NodeRecord], list[EdgeRecord], dict[EdgeIdent, EdgeRecord]] | None:
+        """Answer GraphReader.page from a small cone's records; None if it lacks one of them."""
+        node_rows, edge_rows = self.node_rows, self.edge_rows
+        if node_rows is None or edge_rows is None:
+            return None
+        if not all(u in node_rows for u in urns) or not all(i in edge_rows for i in (*among, *idents)):
+            return None
+        nodes = {u: node_from_row(node_rows[u]) for u in urns}
+        return nodes, [edge_from_row(edge_rows[i]) for i in among], {i: edge_from_row(edge_rows[i]) for i in idents}
+
+    def among(self, urns: Collection[str], others: Collection[str]) -> tuple[set[EdgeIdent], list[str], list[str]]:
+        """Split edges_among(urns, others) into what the cone holds and what Neo4j must look for.
+
+        Return the idents of the edges the cone holds, the nodes whose flow edges it does not
+        hold all of (upstream it holds a covered node's incoming ones, downstream its outgoing
+        ones: a flow edge is held when its end on that side is covered), and the entities whose
+        incoming version edges it does not hold (a version edge ends at an entity: graph/edges.py,
+        ALLOWED, checked for every edge a delta adds).
+        """
+        page = set(urns)
+        around = set(others) | page
+        known: set[EdgeIdent] = set()
+        open_: list[str] = []
+        versions_open: list[str] = []
+        for nodes, rows_of, forward in ((open_, self.flow, self.forward), (versions_open, self.versions, False)):
+            for u in around:
+                rows = rows_of.get(u)
+                if rows is None:
+                    if rows_of is self.flow or parse_key(u).kind in VERSIONED_ENTITIES:
+                        nodes.append(u)
+                    continue
+                for _, edge, node in self.hops(u, rows, forward):
+                    if node.urn in around and (u in page or node.urn in page):
+                        known.add(edge.ident)
+        return known, open_, versions_open
 
 
 # -- merge and write inside a transaction ------------------------------------------------------
@@ -514,6 +701,15 @@ async def _write_graph(
 
 
 # -- rows from Neo4j ---------------------------------------------------------------------------
+
+
+def _plain(record: Record) -> dict[str, Any]:
+    """Return a record as a dict, its values as they came.
+
+    ``Record.data()`` walks every nested value to convert graph types; no read returns any, and
+    on a level of thousands of hops that walk cost more than the query (100-200 ms at 10k nodes).
+    """
+    return dict(zip(record.keys(), record.values(), strict=True))
 
 
 def _markers(text: str | None) -> list[tuple[float, int]] | None:
