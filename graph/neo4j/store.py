@@ -468,7 +468,7 @@ async def _merge(
         keys: dict[str, list[str]] = {t.value: _Rows() for t in EdgeType}
         for key, ident in by_key.items():
             keys[ident[1]].append(key)
-        head = await (await tx.run(cypher.MERGED_EDGES, keys=keys)).single()
+        head = await (await tx.run(cypher.MERGED_EDGES, keys)).single()
         for values in head["rows"] if head else ():
             row = dict(zip(cypher.MERGED_EDGES_COLUMNS, values, strict=True))
             src, type_, dst, _ = ident = by_key[row["key"]]
