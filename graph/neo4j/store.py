@@ -211,10 +211,10 @@ class Neo4jStore:
         """Journal and apply each input in one transaction; False marks an input already kept."""
 
         async def work(tx: AsyncManagedTransaction) -> list[bool]:
-            head = await (await tx.run(cypher.LOCK_HEAD, genesis=GENESIS)).single()
-            assert head is not None
             ids = [item.entry.id for item in batch]
-            known = {r["id"] async for r in await tx.run(cypher.KNOWN_IDS, ids=ids)}
+            head = await (await tx.run(cypher.LOCK_HEAD, genesis=GENESIS, ids=_Rows(ids))).single()
+            assert head is not None
+            known = set(head["known"])
             fresh, outcome = [], []
             for item, rid in zip(batch, ids, strict=True):
                 outcome.append(rid not in known)
@@ -225,9 +225,7 @@ class Neo4jStore:
                 return outcome
             records = chain((item.entry for item in fresh), head["seq"], head["hash"])
             nodes, edges, eids = await _merge(tx, fresh)
-            await tx.run(cypher.APPEND_JOURNAL, rows=[_journal_row(r) for r in records])
-            await _write_graph(tx, nodes, edges, eids)
-            await tx.run(cypher.SET_HEAD, seq=records[-1].seq, hash=records[-1].record_hash)
+            await _write_graph(tx, nodes, edges, eids, records)
             return outcome
 
         result: list[bool] = await self._write(work)
@@ -272,7 +270,7 @@ class Neo4jStore:
 
             async def work(tx: AsyncManagedTransaction, items: list[Ingested] = items) -> None:
                 nodes, edges, eids = await _merge(tx, items)
-                await _write_graph(tx, nodes, edges, eids)
+                await _write_graph(tx, nodes, edges, eids, [])
 
             await self._write(work)
             applied += len(items)
@@ -619,31 +617,58 @@ class _Cone:
 # -- merge and write inside a transaction ------------------------------------------------------
 
 
+class _Rows(list[Any]):
+    """A list sent as a parameter, with a short repr.
+
+    The driver formats every RUN's parameters for its debug log even when debug logging is off
+    (neo4j 6.4, ``AsyncBolt5x5.run``): a repr of every row written, ~15 % of apply's Python
+    time, and raw inputs in a debug log if one were on.
+    """
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
+
+
 async def _merge(
     tx: AsyncManagedTransaction, items: Sequence[Ingested]
-) -> tuple[dict[str, NodeRecord], dict[EdgeIdent, EdgeRecord], dict[str, str]]:
+) -> tuple[dict[str, dict[str, Any]], dict[EdgeIdent, EdgeRecord], dict[str, str]]:
     """Merge the items' deltas into full records read in the same transaction.
 
-    Also return the element ids of what existed (nodes by id, edges by key), to write through them.
+    Return the rows of the nodes the merge changed (a mention inside what is known of a node
+    changes nothing, and is not written again), the merged edges, and the element ids of what
+    existed (nodes by id, edges by key), to write through them.
     """
     node_keys, edge_keys = touched(items)
-    result = await tx.run(cypher.FULL_NODES, urns=list(node_keys))
+    node_keys.update(u for ident in edge_keys for u in (ident[0], ident[2]))
     nodes: dict[str, NodeRecord] = {}
+    stored: dict[str, dict[str, Any]] = {}
     eids: dict[str, str] = {}
-    async for r in result:
-        row = r.data()
-        nodes[row["urn"]] = node_from_row(row)
-        eids[row["urn"]] = row["eid"]
+    head = await (await tx.run(cypher.MERGED_NODES, urns=_Rows(node_keys))).single()
+    for values in head["rows"] if head else ():
+        row = dict(zip(cypher.MERGED_NODES_COLUMNS, values, strict=True))
+        urn = row["urn"]
+        nodes[urn], stored[urn], eids[urn] = node_from_row(row), row, row.pop("eid")
+    # An edge can only exist between two nodes that exist: the others are new, not looked up.
+    by_key = {edge_key(i): i for i in edge_keys if i[0] in eids and i[2] in eids}
     edges: dict[EdgeIdent, EdgeRecord] = {}
-    for edge_type, keys in _keys_by_type(edge_keys).items():
-        result = await tx.run(cypher.FULL_EDGES[edge_type], keys=keys)
-        async for r in result:
-            row = r.data()
-            edge = edge_from_row(row)
-            edges[edge.ident] = edge
-            eids[edge_key(edge.ident)] = row["eid"]
+    if by_key:
+        keys: dict[str, list[str]] = {t.value: _Rows() for t in EdgeType}
+        for key, ident in by_key.items():
+            keys[ident[1]].append(key)
+        head = await (await tx.run(cypher.MERGED_EDGES, keys)).single()
+        for values in head["rows"] if head else ():
+            row = dict(zip(cypher.MERGED_EDGES_COLUMNS, values, strict=True))
+            src, type_, dst, _ = ident = by_key[row["key"]]
+            edges[ident] = edge_from_row({**row, "src": src, "type": type_, "dst": dst})
+            eids[row["key"]] = row["eid"]
     merge_batch(items, nodes, edges)
-    return nodes, edges, eids
+    rows: dict[str, dict[str, Any]] = {}
+    for urn, record in nodes.items():
+        row = node_to_row(record)
+        before = stored.get(urn)
+        if before is None or any(row[k] != v for k, v in before.items()):
+            rows[urn] = row
+    return rows, edges, eids
 
 
 def edge_key(ident: EdgeIdent) -> str:
@@ -660,44 +685,45 @@ def _keys_by_type(idents: Collection[EdgeIdent]) -> dict[EdgeType, list[str]]:
 
 async def _write_graph(
     tx: AsyncManagedTransaction,
-    nodes: dict[str, NodeRecord],
+    nodes: dict[str, dict[str, Any]],
     edges: dict[EdgeIdent, EdgeRecord],
     eids: dict[str, str],
+    journal: Sequence[JournalRecord],
 ) -> None:
-    """Write merged records: nodes first, then edges; known ones through their element ids, new ones created."""
+    """Write journal records and merged records in two statements: the new nodes, then the rest.
+
+    Known nodes and edges are written through their element ids, new ones created; the head
+    moves to the last journal record (if any) in the same statement.
+    """
     new_nodes, old_nodes = [], []
-    for record in nodes.values():
-        row = node_to_row(record)
-        row["search"] = record.urn.lower()
-        eid = eids.get(record.urn)
+    for urn, row in nodes.items():
+        row["search"] = urn.lower()
+        eid = eids.get(urn)
         if eid is None:
             new_nodes.append(row)
         else:
             old_nodes.append({"eid": eid, "values": row})
-    if old_nodes:
-        await tx.run(cypher.UPDATE_NODES, rows=old_nodes)
     if new_nodes:
-        async for r in await tx.run(cypher.CREATE_NODES, rows=new_nodes):
-            eids[r["urn"]] = r["eid"]
+        head = await (await tx.run(cypher.CREATE_NODES, rows=_Rows(new_nodes))).single()
+        eids.update(head["rows"] if head else ())
     missing = {u for e in edges.values() for u in (e.src, e.dst) if u not in eids}
     if missing:  # an edge whose end this batch did not touch
         async for r in await tx.run(cypher.NODE_IDS, urns=list(missing)):
             eids[r["urn"]] = r["eid"]
-    new: dict[EdgeType, list[dict[str, Any]]] = {}
-    old: list[dict[str, Any]] = []
+    new: dict[str, list[dict[str, Any]]] = {t.value: _Rows() for t in EdgeType}
+    old: list[dict[str, Any]] = _Rows()
     for ident, edge in edges.items():
         row = edge_to_row(edge)
-        values = {k: v for k, v in row.items() if k not in ("src", "type", "dst", "id")}
+        values = {k: v for k, v in row.items() if k not in ("src", "type", "dst")}
         key = values["key"] = edge_key(ident)
         eid = eids.get(key)
         if eid is not None:
             old.append({"eid": eid, "values": values})
         elif edge.src in eids and edge.dst in eids:
-            new.setdefault(edge.type, []).append({"a": eids[edge.src], "b": eids[edge.dst], "values": values})
-    if old:
-        await tx.run(cypher.UPDATE_EDGES, rows=old)
-    for edge_type, rows in new.items():
-        await tx.run(cypher.CREATE_EDGES[edge_type], rows=rows)
+            new[edge.type].append({"a": eids[edge.src], "b": eids[edge.dst], "values": values})
+    last = [{"seq": journal[-1].seq, "hash": journal[-1].record_hash}] if journal else []
+    params = {"journal": _Rows(map(_journal_row, journal)), "nodes": _Rows(old_nodes), "edges": old, "new": new}
+    await (await tx.run(cypher.WRITE_REST, params, head=last)).consume()
 
 
 # -- rows from Neo4j ---------------------------------------------------------------------------
