@@ -81,6 +81,8 @@ async def test_both_stores_give_identical_answers_on_random_estates(
         words = ["orders", "support", "churn-model", "qdrant", "doc-0000"]
         expected = await _ask(memory, starts, pairs, words)
         assert await _ask(neo4j, starts, pairs, words) == expected
+        neo4j.cone_full = 0  # no cone brings its records; bare downstream cones ship only their hops' ends
+        assert await _ask(neo4j, starts, pairs, words) == expected
         neo4j.cone_caps = {True: 0, False: 0}  # no cone: every level and the page read by their own statements
         assert await _ask(neo4j, starts, pairs, words) == expected
     finally:

@@ -199,6 +199,12 @@ def _cone(upstream: bool, depth: int, bare: bool) -> str:
     """
     edge = "r.first_seen" if bare else "r.first_seen, r.last_seen, r.markers"
     node = "n.first_seen" if bare else "n.first_seen, n.last_seen, n.markers"
+    hop = f"[id(a), id(b), type(r), r.qualifier, {edge}]"
+    # A bare downstream walk never reads a hop's edge (no time filter, nothing resolved): a cone
+    # too large to bring its records (whose page is read from Neo4j) ships only the hop's ends.
+    lean = "size(xs) > $full" if bare and not upstream else "false"
+    if lean != "false":
+        hop = f"CASE WHEN {lean} THEN [id(a), id(b)] ELSE {hop} END"
     if upstream:
         reach = f"""
 CALL (s) {{ MATCH (s)<-[:{TRAVERSED}*0..{depth}]-(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
@@ -226,13 +232,13 @@ MATCH (s:Node {{urn: $urn}}){reach}
 WITH s, xs WHERE size(xs) <= $cap
 CALL (xs) {{
   UNWIND xs AS a MATCH {flow}
-  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS flow, collect(DISTINCT b) AS ends,
+  RETURN collect({hop}) AS flow, collect(DISTINCT b) AS ends,
          collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS flow_records
 }}
 CALL (xs) {{
   UNWIND xs AS a WITH a WHERE a.kind IN $entity_kinds
   MATCH (a)<-[r:{VERSIONS}]-(b:Node)
-  RETURN collect([id(a), id(b), type(r), r.qualifier, {edge}]) AS versions, collect(DISTINCT b) AS versions_ends,
+  RETURN collect({hop}) AS versions, collect(DISTINCT b) AS versions_ends,
          collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS versions_records
 }}
 CALL (xs, ends, versions_ends) {{
@@ -241,7 +247,8 @@ CALL (xs, ends, versions_ends) {{
          collect(CASE WHEN size(xs) <= $full THEN {_NODE_MAP} END) AS node_records
 }}
 RETURN s {{.urn, .kind, .first_seen, .last_seen, .markers}} AS start, [x IN xs | id(x)] AS covered, nodes,
-       flow, versions, size(xs) <= $full AS full, node_records, flow_records + versions_records AS edge_records
+       flow, versions, size(xs) <= $full AS full, node_records, flow_records + versions_records AS edge_records,
+       {lean} AS lean
 """
 
 

@@ -88,6 +88,8 @@ class Neo4jStore:
         self.read_timeout = read_timeout
         # The largest cone read whole, by direction (upstream: True); 0 walks level by level.
         self.cone_caps = dict(_CONE_CAP)
+        # The largest cone that brings its full records; a larger bare downstream cone ships lean hops.
+        self.cone_full = _CONE_FULL
 
     @classmethod
     async def open(
@@ -412,7 +414,7 @@ class Neo4jStore:
                     statement,
                     urn=query.start.urn,
                     cap=self.cone_caps[upstream],
-                    full=_CONE_FULL,
+                    full=self.cone_full,
                     entity_kinds=_ENTITY_KINDS,
                 )
             except QueryDeadlineExceeded:
@@ -517,6 +519,7 @@ class _Cone:
     versions: dict[str, list[list[Any]]]
     forward: bool  # flow hops leave their node (downstream)
     bare: bool
+    lean: bool  # hops carry only their ends (a large bare downstream cone): their edges are _UNREAD
     #: the full records of a small cone's nodes and hops, as rows (None: not read)
     node_rows: dict[str, dict[str, Any]] | None = None
     edge_rows: dict[EdgeIdent, dict[str, Any]] | None = None
@@ -536,7 +539,7 @@ class _Cone:
         for rows, into in ((row["flow"], flow), (row["versions"], versions)):
             for hop in rows:
                 into[nodes[hop[0]].urn].append(hop)
-        cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare)
+        cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare, row["lean"])
         if row["full"]:
             cone.node_rows = {n["urn"]: n for n in row["node_records"]}
             cone.edge_rows = {(e["src"], e["type"], e["dst"], e["qualifier"]): e for e in row["edge_records"]}
@@ -545,6 +548,8 @@ class _Cone:
     def hops(self, origin: str, rows: list[list[Any]], forward: bool, skip: Collection[str] = ()) -> list[Hop]:
         """Make views of one node's hops (those into ``skip`` left out)."""
         found: list[Hop] = []
+        if self.lean:
+            return [(origin, _UNREAD, n) for _, b_id, *_ in rows if (n := self.nodes[b_id]).urn not in skip]
         for _, b_id, type_, qualifier, first, *timed in rows:
             node = self.nodes[b_id]
             if node.urn in skip:
@@ -594,8 +599,11 @@ class _Cone:
         hold all of (upstream it holds a covered node's incoming ones, downstream its outgoing
         ones: a flow edge is held when its end on that side is covered), and the entities whose
         incoming version edges it does not hold (a version edge ends at an entity: graph/edges.py,
-        ALLOWED, checked for every edge a delta adds).
+        ALLOWED, checked for every edge a delta adds). A lean cone names no edges: every edge
+        among is looked for around ``urns``, as without a cone.
         """
+        if self.lean:
+            return set(), list(urns), []
         page = set(urns)
         around = set(others) | page
         known: set[EdgeIdent] = set()
@@ -612,6 +620,27 @@ class _Cone:
                     if node.urn in around and (u in page or node.urn in page):
                         known.add(edge.ident)
         return known, open_, versions_open
+
+
+class _UnreadEdge:
+    """The edge of a lean cone's hop, which a bare downstream walk never reads: reading it is a bug."""
+
+    def _unread(self) -> Any:
+        msg = "a lean cone's hop does not carry its edge (only a bare downstream walk may use it)"
+        raise AssertionError(msg)
+
+    src = dst = type = ident = property(_unread)
+
+    def valid_at(self, t: float) -> bool:
+        """Refuse: the edge was not read."""
+        return bool(self._unread())
+
+    def active_in(self, since: float | None, until: float | None) -> bool:
+        """Refuse: the edge was not read."""
+        return bool(self._unread())
+
+
+_UNREAD: EdgeView = _UnreadEdge()
 
 
 # -- merge and write inside a transaction ------------------------------------------------------
