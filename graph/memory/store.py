@@ -6,9 +6,10 @@ entry is a NodeMeta, and each adjacency entry (``graph._succ[u][v]``, the same o
 ``graph._pred[v][u]``) is a tuple of EdgeMeta, one per edge type between the two nodes.
 networkx algorithms that read adjacency (BFS, shortest paths) work on it unchanged.
 
-``apply`` reads the full records it touches from SQLite, merges in Python (graph/records.py),
-writes journal and rows in one transaction and only then updates memory: a failed write
-leaves memory as it was. Calls run on the caller's event loop thread, one at a time.
+``apply`` reads the full records it touches (from its cache of recently written records, else
+from SQLite), merges in Python (graph/records.py), writes journal and rows in one transaction
+and only then updates memory: a failed write leaves the graph as it was and empties the cache.
+Calls run on the caller's event loop thread, one at a time.
 """
 
 from __future__ import annotations
