@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from graph.errors import InvalidInput
 from ingest import mlflow
 from ingest.intake import canonical_json
+from tests import json_fuzz
 
 # What the webhook journals for a model_version.created delivery (the shape the REST reader writes).
 SNAPSHOT: dict[str, Any] = {
@@ -74,11 +75,7 @@ SNAPSHOT: dict[str, Any] = {
         }
     ],
 }
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=20,
-)
+json_values = json_fuzz.json_values()
 
 
 def _parse(value: Any) -> None:
@@ -86,17 +83,6 @@ def _parse(value: Any) -> None:
         mlflow.to_delta(canonical_json(json.dumps(value)))
     except InvalidInput as e:
         assert str(e).startswith("/"), e
-
-
-def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            found += _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            found += _paths(v, (*prefix, i))
-    return found
 
 
 def test_a_real_snapshot_maps_training_data_run_version_model_and_feature_service() -> None:
@@ -121,7 +107,7 @@ def test_any_json_is_a_delta_or_a_pointed_refusal(value: Any) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(path=st.sampled_from(_paths(SNAPSHOT)[1:]), value=json_values)
+@given(path=st.sampled_from(json_fuzz.paths(SNAPSHOT)[1:]), value=json_values)
 def test_a_real_snapshot_with_any_part_replaced_is_a_delta_or_a_pointed_refusal(
     path: tuple[Any, ...], value: Any
 ) -> None:

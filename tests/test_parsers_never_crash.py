@@ -12,14 +12,11 @@ from hypothesis import strategies as st
 from graph.errors import InvalidInput
 from ingest import native, openlineage
 from ingest.intake import canonical_json
+from tests import json_fuzz
 from tests.corpus import CORPUS
 
 EVENT = orjson.loads((CORPUS / "openlineage/spec/tests/example_full_event.json").read_bytes())
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=20,
-)
+json_values = json_fuzz.json_values()
 
 
 def _parse(transform: Any, value: Any) -> None:
@@ -36,18 +33,7 @@ def test_any_json_is_a_delta_or_a_pointed_refusal(value: Any) -> None:
     _parse(native.to_delta, value)
 
 
-def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            found += _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            found += _paths(v, (*prefix, i))
-    return found
-
-
-PATHS = _paths(EVENT)[1:]
+PATHS = json_fuzz.paths(EVENT)[1:]
 
 
 @settings(max_examples=300, deadline=None)
