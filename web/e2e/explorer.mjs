@@ -1,10 +1,10 @@
 // End-to-end: the explorer in Debian's Chromium, driven by playwright-core, on the demo estate.
 // Run by tests/test_explorer.py (which starts the service); writes report.json, downloads and screenshots.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-import { chromium } from "playwright-core";
+import { launchChromium, run } from "./harness.mjs";
 
 const BASE = process.env.EXPLORER_URL;
 const LANDMARKS = JSON.parse(process.env.EXPLORER_LANDMARKS ?? "{}");
@@ -17,11 +17,7 @@ mkdirSync(SHOTS, { recursive: true });
 const report = { passed: [], errors: [], measures: [], exported_view: null };
 const log = (...args) => console.log("[e2e]", ...args);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launchChromium();
 const context = await browser.newContext({ viewport: { width: 1600, height: 900 }, acceptDownloads: true, deviceScaleFactor: 1 });
 const page = await context.newPage();
 page.setDefaultTimeout(30_000);
@@ -79,7 +75,7 @@ const mart = LANDMARKS.mart;
 const versions = LANDMARKS.model_versions.split(",");
 const promptVersions = LANDMARKS.prompt_versions.split(",");
 
-try {
+await run({ report, page, browser, out: OUT, after: () => log(JSON.stringify(report.measures)) }, async () => {
   await page.goto(BASE + "/");
   await settled();
   await page.waitForSelector("#welcome");
@@ -329,17 +325,4 @@ try {
     await resize(1360, 820);
     await shot("large.png");
   });
-} catch (e) {
-  report.errors.push(`failed: ${e.stack ?? e}`);
-  try {
-    await page.screenshot({ path: join(OUT, "failure.png") });
-  } catch {}
-} finally {
-  writeFileSync(join(OUT, "report.json"), JSON.stringify(report, null, 2));
-  await browser.close();
-}
-log(JSON.stringify(report.measures));
-if (report.errors.length) {
-  console.error(report.errors.join("\n"));
-  process.exit(1);
-}
+});

@@ -1,10 +1,9 @@
 // End-to-end: the explorer of a service with auth on, in Debian's Chromium driven by playwright-core.
 // Run by tests/test_explorer.py (which starts the service with tokens); writes report.json.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { chromium } from "playwright-core";
+import { launchChromium, run } from "./harness.mjs";
 
 const BASE = process.env.EXPLORER_URL;
 const OUT = process.env.EXPLORER_OUT;
@@ -14,11 +13,7 @@ const INGEST_TOKEN = process.env.EXPLORER_INGEST_TOKEN;
 const report = { passed: [], errors: [], measures: [] };
 const log = (...args) => console.log("[e2e sign-in]", ...args);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launchChromium();
 const page = await (await browser.newContext({ viewport: { width: 1360, height: 820 } })).newPage();
 page.setDefaultTimeout(20_000);
 const refusals = [];
@@ -46,7 +41,7 @@ async function submitToken(token) {
   await page.click('#sign-in button[type="submit"]');
 }
 
-try {
+await run({ report, page, browser, out: OUT }, async () => {
   await step("page loads without a token", async () => {
     const answer = await page.goto(BASE + "/");
     assert.equal(answer.status(), 200);
@@ -116,16 +111,4 @@ try {
     assert.equal(await page.isVisible("#sign-in-button"), false);
     assert.deepEqual(Object.values((await held()).session), [READ_TOKEN]);
   });
-} catch (e) {
-  report.errors.push(`failed: ${e.stack ?? e}`);
-  try {
-    await page.screenshot({ path: join(OUT, "failure.png") });
-  } catch {}
-} finally {
-  writeFileSync(join(OUT, "report.json"), JSON.stringify(report, null, 2));
-  await browser.close();
-}
-if (report.errors.length) {
-  console.error(report.errors.join("\n"));
-  process.exit(1);
-}
+});
