@@ -11,16 +11,8 @@ export interface ViewNode extends GNode {
   synthetic?: boolean;
 }
 
-export interface ViewEdge {
+export interface ViewEdge extends GEdge {
   id: string;
-  source: string;
-  target: string;
-  type: string;
-  qualifier: string;
-  properties: Record<string, unknown>;
-  validFrom: string | null;
-  validTo: string | null;
-  evidenceCount: number;
   /** Drawn across nodes hidden by a kind filter. */
   bridge?: boolean;
   /** How many raw edges this one stands for after folding. */
