@@ -24,18 +24,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
+import psutil
 
-from api.app import create_app
-from api.settings import Settings
 from graph.journal import JournalEntry
 from graph.memory import MemoryStore
 from graph.neo4j import Neo4jStore
@@ -45,6 +42,7 @@ from ingest import openlineage
 from ingest.intake import canonical_json
 
 BATCH = 500
+WARM_UP = 50  # single POSTs sent, not timed, before the timed ones
 
 
 def make_events(count: int, seed: int = 5) -> list[dict[str, Any]]:
@@ -106,29 +104,30 @@ def empty() -> None:
     asyncio.run(run())
 
 
-def settings(folder: Path) -> Settings:
-    """Return the service settings for the benchmarked store (no rate limit: it measures throughput)."""
-    return Settings(data_dir=folder, neo4j_uri=NEO4J_URI, rate_limit_per_second=0)
-
-
 class Clock:
-    """Wall and CPU time (this process and its finished children) of a stretch of work."""
+    """Wall and CPU time of a stretch of work: this process, its finished children, and a watched server."""
+
+    def __init__(self, server: psutil.Process | None = None) -> None:
+        self.server = server
 
     def __enter__(self) -> Clock:
-        self.wall, self.cpu = time.perf_counter(), _cpu()
+        self.wall, self.cpu = time.perf_counter(), self._cpu()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall, _cpu() - self.cpu
+        self.wall, self.cpu = time.perf_counter() - self.wall, self._cpu() - self.cpu
+
+    def _cpu(self) -> float:
+        me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        total = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+        if self.server is not None:
+            times = self.server.cpu_times()
+            total += times.user + times.system
+        return total
 
     def rates(self, count: int) -> tuple[float, float]:
         """Return count per wall second and per CPU second."""
         return count / self.wall, count / self.cpu
-
-
-def _cpu() -> float:
-    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def floor(events: list[dict[str, Any]]) -> tuple[float, float]:
@@ -153,7 +152,7 @@ def floor(events: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 class Server:
-    """The app on a loopback port, in a thread."""
+    """``lineage serve`` in its own process on a loopback port, as deployed: clients do not share its GIL."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp())
@@ -162,26 +161,39 @@ class Server:
             self.port = probe.getsockname()[1]
         if NEO4J_URI is not None:
             empty()
-        app = create_app(settings(self.folder))
-        self.server = uvicorn.Server(uvicorn.Config(app, port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.env = {**os.environ, "LINEAGE_RATE_LIMIT_PER_SECOND": "0", "LINEAGE_LOG_LEVEL": "WARNING"}
+        if NEO4J_URI is not None:
+            self.env["LINEAGE_NEO4J_URI"] = NEO4J_URI
+        self.command = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--data", str(self.folder)]
 
-    def __enter__(self) -> str:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
+    def __enter__(self) -> Server:
+        self.popen = subprocess.Popen(self.command, env=self.env, stdout=subprocess.DEVNULL)
+        self.process = psutil.Process(self.popen.pid)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while not self._answers():
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                msg = f"lineage serve did not start: {self.command}"
+                raise RuntimeError(msg)
+            time.sleep(0.1)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).is_success
+        except httpx.HTTPError:
+            return False
 
     def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self.popen.terminate()
+        self.popen.wait(timeout=30)
 
 
 def batch_endpoint(events: list[dict[str, Any]]) -> tuple[float, float]:
-    """Events per wall and CPU second (server and client share this process) through the batch endpoint."""
-    with Server() as url, httpx.Client(timeout=120) as client, Clock() as clock:
+    """Events per wall and CPU second (server and client processes) through the batch endpoint."""
+    with Server() as server, httpx.Client(timeout=120) as client, Clock(server.process) as clock:
         for i in range(0, len(events), BATCH):
-            answer = client.post(f"{url}/api/v1/lineage/batch", json=events[i : i + BATCH])
+            answer = client.post(f"{server.url}/api/v1/lineage/batch", json=events[i : i + BATCH])
             assert answer.json()["status"] == "success", answer.text
     return clock.rates(len(events))
 
@@ -201,30 +213,40 @@ def cli_backfill(events: list[dict[str, Any]]) -> tuple[float, float]:
     return clock.rates(len(events))
 
 
+def _post_for(
+    url: str, events: list[dict[str, Any]], offset: int, step: int, seconds: float, count: int = 0
+) -> list[float]:
+    """Post events one at a time for ``seconds`` (or ``count`` of them); return each latency (one client process)."""
+    mine: list[float] = []
+    i = offset
+    with httpx.Client(timeout=30) as client:
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop or len(mine) < count:
+            t = time.perf_counter()
+            client.post(f"{url}/api/v1/lineage", json=events[i % len(events)]).raise_for_status()
+            mine.append(time.perf_counter() - t)
+            i += step
+    return mine
+
+
 def single_posts(events: list[dict[str, Any]], clients: int, seconds: float) -> dict[str, float]:
+    """Latency of single-event POSTs from concurrent clients, each its own process, and the server's CPU per post."""
     latencies: list[float] = []
-    with Server() as url:
-
-        def worker(offset: int) -> list[float]:
-            mine, i = [], offset
-            with httpx.Client(timeout=30) as client:
-                stop = time.monotonic() + seconds
-                while time.monotonic() < stop:
-                    t = time.perf_counter()
-                    client.post(f"{url}/api/v1/lineage", json=events[i % len(events)]).raise_for_status()
-                    mine.append(time.perf_counter() - t)
-                    i += clients
-            return mine
-
-        with ThreadPoolExecutor(clients) as pool:
-            for result in pool.map(worker, range(clients)):
-                latencies.extend(result)
+    with Server() as server, ProcessPoolExecutor(clients) as pool:
+        _post_for(server.url, events[-WARM_UP:], 0, 1, 0.0, count=WARM_UP)  # first requests pay imports and caches
+        before = sum(server.process.cpu_times()[:2])
+        runs = [pool.submit(_post_for, server.url, events, n, clients, seconds) for n in range(clients)]
+        for run in runs:
+            latencies.extend(run.result())
+        server_cpu = sum(server.process.cpu_times()[:2]) - before
     ordered = sorted(latencies)
     return {
+        "clients": clients,
         "posts": len(ordered),
         "posts_per_s": len(ordered) / seconds,
         "p50_ms": statistics.median(ordered) * 1e3,
         "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1e3,
+        "server_cpu_ms_per_post": server_cpu / len(ordered) * 1e3,
     }
 
 
