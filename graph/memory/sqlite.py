@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.journal import GENESIS, DeadLetter, JournalRecord
+from graph.memory.checkpoint import WalCheckpointer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -55,13 +56,15 @@ class SqliteFile:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={_pragma(synchronous)}")
         self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: reads of hot rows stay in memory
-        # Checkpoint the WAL every ~80 MiB rather than every 4 MiB: pages rewritten by consecutive
-        # batches (index interiors, hot rows) are copied to the database once, not once per batch.
-        self.db.execute("PRAGMA wal_autocheckpoint=20000")
+        # A thread checkpoints the WAL (graph/memory/checkpoint.py), so no commit waits for one; a
+        # commit only checkpoints past ~400 MiB, if that thread ever fell behind.
+        self.db.execute("PRAGMA wal_autocheckpoint=100000")
         self.db.executescript(SCHEMA)
+        self.checkpointer = WalCheckpointer(path)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (the last one to close checkpoints the WAL and removes it)."""
+        self.checkpointer.close()
         self.db.close()
 
     # -- journal ---------------------------------------------------------------------------
