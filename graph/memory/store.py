@@ -14,7 +14,6 @@ Calls run on the caller's event loop thread, one at a time.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import operator
@@ -30,6 +29,7 @@ from graph.delta import NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
+from graph.memory import collector
 from graph.memory.sqlite import EDGE_COLUMNS, NODE_COLUMNS, SqliteFile
 from graph.merging import merge_batch, touched
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow
@@ -53,19 +53,6 @@ _REPLAY_CHUNK = 2000
 # holds its raw facets, a few KB.
 _CACHED_NODES = 20_000
 _CACHED_EDGES = 100_000
-# The graph is millions of small long-lived objects, and an apply allocates ~10 objects per
-# element: with CPython's default first threshold (700) the collector runs every ~70 elements
-# and its older generations re-walk the graph. Fewer, larger young collections: ~1.35x on
-# apply in CPU time (docs/benchmarks.md). Process-wide, like the store: set once, only raised.
-_GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def _tune_collector() -> None:
-    current = gc.get_threshold()
-    if current[0] and current[0] < _GC_THRESHOLDS[0]:  # 0: the collector is off; leave it so
-        gc.set_threshold(*_GC_THRESHOLDS)
-
-
 # A record's stored values in column order, after the row id.
 _NODE_VALUES = operator.itemgetter(*NODE_COLUMNS[1:])
 _EDGE_VALUES = operator.itemgetter(*EDGE_COLUMNS[1:])
@@ -79,7 +66,7 @@ class MemoryStore:
     """The embedded store."""
 
     def __init__(self, data_dir: Path | str, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0) -> None:
-        _tune_collector()
+        collector.tune()
         self.data_dir = Path(data_dir)
         self.file = SqliteFile(self.data_dir / "lineage.sqlite", synchronous=synchronous, busy_timeout=busy_timeout)
         self.graph = nx.DiGraph()
@@ -108,6 +95,7 @@ class MemoryStore:
             src, dst = intern(src), intern(dst)
             self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers), row))
         self.graph = graph
+        collector.freeze_loaded()
 
     def _link(self, graph: nx.DiGraph, meta: EdgeMeta) -> None:
         """Put an edge into adjacency, replacing the one with the same identity if present."""
@@ -158,6 +146,7 @@ class MemoryStore:
             self._forget()  # the merge changed cached records in place: they are no longer what is stored
             raise
         self._head = (records[-1].seq, records[-1].record_hash)
+
         return outcome
 
     def _forget(self) -> None:

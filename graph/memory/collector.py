@@ -1,0 +1,32 @@
+"""Keep CPython's cycle collector out of the way of a large, long-lived graph.
+
+The embedded store holds millions of small objects that live as long as the process and
+nearly never form garbage cycles. The default collector ran every ~70 elements of an apply and
+its older generations re-walked the whole graph; a reopened store of a million nodes was walked
+again at every full collection (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import gc
+
+# Fewer, larger young collections while a big batch is being merged: the default first threshold
+# (700) ran the collector every ~70 elements. Process-wide: set once, only ever raised.
+THRESHOLDS = (50_000, 20, 100)
+
+
+def tune() -> None:
+    """Raise the collector's thresholds (unless it is off, or already higher)."""
+    current = gc.get_threshold()
+    if current[0] and current[0] < THRESHOLDS[0]:
+        gc.set_threshold(*THRESHOLDS)
+
+
+def freeze_loaded() -> None:
+    """Move what a load just built out of every later collection's walk (``gc.freeze``).
+
+    Called when a store opens, before it serves anything: no request is in flight whose
+    objects, frozen too, could later become garbage cycles that no collection would free.
+    """
+    if gc.isenabled():
+        gc.freeze()
