@@ -49,5 +49,6 @@ async def test_a_reopened_graph_is_left_out_of_the_collectors_walks(tmp_path: Pa
         loaded = {id(meta) for meta in store.graph._node.values()}
         assert len(loaded) == 3
         assert not loaded & {id(o) for o in gc.get_objects()}  # frozen: no collection walks them
+        assert gc.isenabled()  # off only while loading
     finally:
         await store.close()

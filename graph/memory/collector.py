@@ -9,6 +9,8 @@ again at every full collection (docs/benchmarks.md).
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Fewer, larger young collections while a big batch is being merged: the default first threshold
 # (700) ran the collector every ~70 elements. Process-wide: set once, only ever raised.
@@ -22,11 +24,20 @@ def tune() -> None:
         gc.set_threshold(*THRESHOLDS)
 
 
-def freeze_loaded() -> None:
-    """Move what a load just built out of every later collection's walk (``gc.freeze``).
+@contextmanager
+def loading() -> Iterator[None]:
+    """Build a graph without the collector, then move it out of every later collection's walk.
 
-    Called when a store opens, before it serves anything: no request is in flight whose
-    objects, frozen too, could later become garbage cycles that no collection would free.
+    Loading allocates millions of objects of which none is garbage: the collector would walk
+    them again and again while they are being made. Frozen afterwards (``gc.freeze``), they are
+    never walked again. Used when a store opens, before it serves anything: no request is in
+    flight whose objects, frozen too, could later become garbage cycles no collection frees.
     """
-    if gc.isenabled():
-        gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.freeze()

@@ -83,6 +83,10 @@ class MemoryStore:
 
     def _load(self) -> None:
         """Rebuild the in-memory shape from SQLite (ids interned: one string per node)."""
+        with collector.loading():
+            self._build()
+
+    def _build(self) -> None:
         graph = nx.DiGraph()
         self._versions = {}
         nodes, succ, pred = graph._node, graph._succ, graph._pred
@@ -95,7 +99,6 @@ class MemoryStore:
             src, dst = intern(src), intern(dst)
             self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers), row))
         self.graph = graph
-        collector.freeze_loaded()
 
     def _link(self, graph: nx.DiGraph, meta: EdgeMeta) -> None:
         """Put an edge into adjacency, replacing the one with the same identity if present."""
