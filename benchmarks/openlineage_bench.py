@@ -6,7 +6,7 @@ parsing, HTTP and journaling add shows as a ratio to it. Each rate is given per 
 time and per second of CPU time of the processes doing the work (``*_per_cpu_s``): on a shared,
 loaded machine the second one is what compares across runs.
 
-    python -m benchmarks.openlineage_bench --events 20000 --clients 8 --seconds 10 [--neo4j]
+    python -m benchmarks.openlineage_bench --events 20000 --clients 1 2 4 8 --seconds 10 [--neo4j]
 
 With --neo4j a local Neo4j is started (graph/neo4j/local_server.py) and emptied before each part.
 """
@@ -253,7 +253,7 @@ def single_posts(events: list[dict[str, Any]], clients: int, seconds: float) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8], help="Clients, one run each.")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--neo4j", action="store_true", help="Benchmark the Neo4j store (a local server).")
     args = parser.parse_args()
@@ -275,7 +275,7 @@ def report(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {"store": "neo4j" if NEO4J_URI else "embedded", "events": len(events)}
     for part, measure in (("floor_apply", floor), ("batch_endpoint", batch_endpoint), ("cli_backfill", cli_backfill)):
         result[f"{part}_per_s"], result[f"{part}_per_cpu_s"] = measure(events)
-    result.update(single_posts(events, args.clients, args.seconds))
+    result["single_posts"] = [single_posts(events, clients, args.seconds) for clients in args.clients]
     result["load_average"] = os.getloadavg()
     for part in ("batch_endpoint", "cli_backfill"):
         result[f"{part.split('_')[0]}_vs_floor"] = result[f"{part}_per_s"] / result["floor_apply_per_s"]
