@@ -8,6 +8,7 @@ again at every full collection (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import atexit
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 # Fewer, larger young collections while a big batch is being merged: the default first threshold
 # (700) ran the collector every ~70 elements. Process-wide: set once, only ever raised.
 THRESHOLDS = (50_000, 20, 100)
+_state = {"unfreeze_at_exit": False}
 
 
 def tune() -> None:
@@ -34,6 +36,11 @@ def loading() -> Iterator[None]:
     flight whose objects, frozen too, could later become garbage cycles no collection frees.
     """
     enabled = gc.isenabled()
+    if not _state["unfreeze_at_exit"]:
+        # Given back at exit, so that the interpreter's last collections tear frozen objects down
+        # too (extension modules that check for leaks at shutdown, like nanobind's, find none).
+        atexit.register(gc.unfreeze)
+        _state["unfreeze_at_exit"] = True
     gc.disable()
     try:
         yield
