@@ -24,12 +24,11 @@ from typing import TypeVar
 
 import networkx as nx
 
-from graph import traversal
+from graph import collector, traversal
 from graph.delta import NodeUpsert
 from graph.edges import FLOW_EDGES, VERSION_EDGES, EdgeType
 from graph.journal import ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey
-from graph.memory import collector
 from graph.memory.sqlite import EDGE_COLUMNS, NODE_COLUMNS, SqliteFile
 from graph.merging import merge_batch, touched
 from graph.query import MAX_HOPS, LineageQuery, TimeWindow

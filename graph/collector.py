@@ -1,4 +1,4 @@
-"""Keep CPython's cycle collector out of the way of a large, long-lived graph.
+"""Keep CPython's cycle collector out of the way of a large, long-lived graph (both stores).
 
 The embedded store holds millions of small objects that live as long as the process and
 nearly never form garbage cycles. The default collector ran every ~70 elements of an apply and
