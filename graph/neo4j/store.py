@@ -13,11 +13,12 @@ cone); never path enumeration.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -395,9 +396,11 @@ class Neo4jStore:
     async def lineage(self, query: LineageQuery) -> LineageResult:
         """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
         async with self._snapshot(query.deadline):
-            token = _cones.set(await self._read_cones(query))
+            cones = await self._read_cones(query)
+            token = _cones.set(cones)
             try:
-                return await traversal.lineage(self, query)
+                with _COLLECTOR.paused(any(isinstance(c, _LeanCone) for c in cones.values())):
+                    return await traversal.lineage(self, query)
             finally:
                 _cones.reset(token)
 
@@ -550,9 +553,11 @@ class _Cone:
     versions: dict[str, list[list[Any]]]
     forward: bool  # flow hops leave their node (downstream)
     bare: bool
-    #: the full records of a small cone's nodes and hops, as rows (None: not read)
-    node_rows: dict[str, dict[str, Any]] | None = None
-    edge_rows: dict[EdgeIdent, dict[str, Any]] | None = None
+    #: the full records of a small cone's nodes (kind, the rest) and hops (first_seen, the rest), as
+    #: Neo4j sent them (None: not read); node_row and edge_row make them rows
+    node_rows: dict[str, tuple[str, list[Any]]] | None = None
+    edge_rows: dict[EdgeIdent, tuple[float, list[Any]]] | None = None
+    first_seen: dict[str, float] | None = None
 
     @classmethod
     def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone | _LeanCone | None:
@@ -579,11 +584,9 @@ class _Cone:
             for hop in rows:
                 into[nodes[hop[0]].urn].append(hop)
         cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare)
-        if row["full"]:
-            cone.node_rows = {
-                urn: {"urn": urn, "kind": kind, "first_seen": first, **dict(zip(cypher.NODE_EXTRA, extra, strict=True))}
-                for urn, kind, first, extra in zip(urns, kinds, firsts, row["node_records"], strict=True)
-            }
+        if row["full"]:  # the rows are made when the page asks for them
+            cone.node_rows = {u: (k, extra) for u, k, extra in zip(urns, kinds, row["node_records"], strict=True)}
+            cone.first_seen = dict(zip(urns, firsts, strict=True))
             cone.edge_rows = {}
             for hops, extras, forward in (
                 (row["flow"], row["flow_records"], not upstream),
@@ -592,8 +595,7 @@ class _Cone:
                 for (a_id, b_id, type_, qualifier, first, *_), extra in zip(hops, extras, strict=True):
                     a, b = nodes[a_id].urn, nodes[b_id].urn
                     src, dst = (a, b) if forward else (b, a)
-                    edge = {"src": src, "type": type_, "dst": dst, "qualifier": qualifier, "first_seen": first}
-                    cone.edge_rows[src, type_, dst, qualifier] = edge | dict(zip(cypher.EDGE_EXTRA, extra, strict=True))
+                    cone.edge_rows[src, type_, dst, qualifier] = (first, extra)
         return cone
 
     def hops(self, origin: str, rows: list[list[Any]], forward: bool, skip: Collection[str] = ()) -> list[Hop]:
@@ -638,8 +640,28 @@ class _Cone:
             return None
         if not all(u in node_rows for u in urns) or not all(i in edge_rows for i in (*among, *idents)):
             return None
-        nodes = {u: node_from_row(node_rows[u]) for u in urns}
-        return nodes, [edge_from_row(edge_rows[i]) for i in among], {i: edge_from_row(edge_rows[i]) for i in idents}
+        nodes = {u: node_from_row(self.node_row(u)) for u in urns}
+        return (
+            nodes,
+            [edge_from_row(self.edge_row(i)) for i in among],
+            {i: edge_from_row(self.edge_row(i)) for i in idents},
+        )
+
+    def node_row(self, urn: str) -> dict[str, Any]:
+        """Return the stored values of a node the cone brought the record of."""
+        assert self.node_rows is not None
+        assert self.first_seen is not None
+        kind, extra = self.node_rows[urn]
+        row = {"urn": urn, "kind": kind, "first_seen": self.first_seen[urn]}
+        return row | dict(zip(cypher.NODE_EXTRA, extra, strict=True))
+
+    def edge_row(self, ident: EdgeIdent) -> dict[str, Any]:
+        """Return the stored values of an edge the cone brought the record of."""
+        assert self.edge_rows is not None
+        first, extra = self.edge_rows[ident]
+        src, type_, dst, qualifier = ident
+        edge = {"src": src, "type": type_, "dst": dst, "qualifier": qualifier, "first_seen": first}
+        return edge | dict(zip(cypher.EDGE_EXTRA, extra, strict=True))
 
     def among(self, urns: Collection[str], others: Collection[str]) -> _Among:
         """Split edges_among(urns, others) into what the cone holds and what Neo4j must look for.
@@ -704,7 +726,7 @@ class _LeanCone:
         ids, urns, kinds = row["ids"], row["urns"], row["kinds"]
         position = dict(zip(ids, range(len(ids)), strict=True))
         covered = set(row["covered"])
-        entities = {i for i in covered if kinds[position[i]] in _ENTITY_KIND_SET}
+        entities = {i for i, kind in zip(ids, kinds, strict=True) if kind in _ENTITY_KIND_SET} & covered
         start = _node_meta(row["start"])
         start_id = ids[urns.index(start.urn)]
         flow = _Runs.of(row["flow_from"], row["flow_to"])
@@ -732,8 +754,8 @@ class _LeanCone:
         entities = [(e, ids.get(e, -1)) for e in versioned]
         if (
             upstream
-            or not all(i in self.covered for _, i in origins)
-            or not all(i in self.entities for _, i in entities)
+            or not self.covered.issuperset([i for _, i in origins])
+            or not self.entities.issuperset([i for _, i in entities])
         ):
             return None
         views, position, columns, kinds, firsts = self.views, self.position, self.urns, self.kinds, self.firsts
@@ -822,6 +844,42 @@ class _Runs:
         """Return the ids the hops of ``origin`` lead to, in the store's order."""
         k = self.first.get(origin)
         return [] if k is None else self.to[k : self.last[origin]]
+
+
+class _Collector:
+    """Pauses Python's cyclic garbage collector while a large cone is walked.
+
+    Walking a lean cone makes a view, a hop and a visit per node reached (~60k each at 100k
+    nodes), nearly all kept to the end of the query: the collector took them for garbage to
+    look for, and walked every live object several times per impact (~25 % of its time, timed
+    with ``gc.callbacks``). None of them holds a cycle; memory is still freed by reference
+    counting. Overlapping walks share one pause, and a collector the application turned off
+    stays off.
+    """
+
+    def __init__(self) -> None:
+        self.walks = 0
+        self.resume = False
+
+    @contextmanager
+    def paused(self, pause: bool) -> Iterator[None]:
+        """Pause the collector for the block (if ``pause``)."""
+        if not pause:
+            yield
+            return
+        if self.walks == 0:
+            self.resume = gc.isenabled()
+            gc.disable()
+        self.walks += 1
+        try:
+            yield
+        finally:
+            self.walks -= 1
+            if self.walks == 0 and self.resume:
+                gc.enable()
+
+
+_COLLECTOR = _Collector()
 
 
 class _UnreadEdge:
