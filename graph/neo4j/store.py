@@ -4,11 +4,11 @@ One apply is one write transaction: it locks the journal head, skips inputs alre
 reads the records it will merge, merges them with the same functions as the embedded store
 (graph/records.py), and writes journal records, nodes and edges with batched UNWIND: what
 existed is updated through the element id it was read with, what is new is created.
-Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
-cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
-breadth-first (graph/traversal.py) over the walk's cone, read in one statement before it
-(``_Cone``; a level outside it is one statement), then one for the page (none for a small
-cone); never path enumeration.
+Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database (a query's
+through one read session: ``_Reads``), so a cluster's secondaries or Aura serve them by
+changing the URI. Traversal is level-by-level breadth-first (graph/traversal.py) over the
+walk's cone, read in one statement before it (``_Cone``, ``_LeanCone``; a level outside it is
+one statement), then one for the page (none for a small cone); never path enumeration.
 """
 
 from __future__ import annotations
@@ -394,7 +394,7 @@ class Neo4jStore:
         return nodes, list(among.values()), edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
-        """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
+        """Answer a lineage query, its reads in one session (_Reads), each timed out at the deadline."""
         async with self._snapshot(query.deadline):
             cones = await self._read_cones(query)
             token = _cones.set(cones)
