@@ -684,9 +684,10 @@ class _Cone:
                     if rows_of is self.flow or parse_key(u).kind in VERSIONED_ENTITIES:
                         nodes.append(u)
                     continue
-                for _, edge, node in self.hops(u, rows, forward):
-                    if node.urn in around and (u in page or node.urn in page):
-                        known.add(edge.ident)
+                for _, b_id, type_, qualifier, *_ in rows:  # self.hops, without making views
+                    end = self.nodes[b_id].urn
+                    if end in around and (u in page or end in page):
+                        known.add((u, type_, end, qualifier) if forward else (end, type_, u, qualifier))
         return known, set(), open_, versions_open
 
 
