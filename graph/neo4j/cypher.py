@@ -193,23 +193,28 @@ CONE_DEPTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 200)
 def _cone(upstream: bool, depth: int, bare: bool) -> str:
     """Return the statement that reads a walk's cone (graph/neo4j/store.py, _Cone).
 
-    Hops name their ends by internal id, each node's fields come once in ``nodes``: shipping
-    every hop's two ids as text cost more than the walk (ids are only compared within this
-    one statement, where they are stable).
+    Hops name their ends by internal id, each node's fields come once, as columns (``ids``,
+    ``urns``, ``kinds``, ``firsts``): shipping every hop's two ids as text cost more than the
+    walk (ids are only compared within this one statement, where they are stable). A small
+    cone's records come as rows beside the hops and nodes they belong to, without what those
+    already say (ends, type, qualifier, first_seen; urn, kind).
     """
     edge = "r.first_seen" if bare else "r.first_seen, r.last_seen, r.markers"
-    node = "n.first_seen" if bare else "n.first_seen, n.last_seen, n.markers"
     hop = f"[id(a), id(b), type(r), r.qualifier, {edge}]"
+    # The ends are collected as they come: the node columns below take each node once anyway,
+    # and a DISTINCT here too cost ~20 % of the statement at 100k nodes (100k hops).
+    # Hops end at any node: only nodes labelled Node have edges (the writes create them between
+    # nodes found by urn), and checking the label cost a db hit per hop (100k at 100k nodes).
     # A bare downstream walk never reads a hop's edge (no time filter, nothing resolved): a cone
-    # too large to bring its records (whose page is read from Neo4j) ships only the hop's ends.
+    # too large to bring its records (whose page is read from Neo4j) ships only the hops' ends,
+    # as two lists of ids (one list per hop cost more to decode than the query took).
     lean = "size(xs) > $full" if bare and not upstream else "false"
-    if lean != "false":
-        hop = f"CASE WHEN {lean} THEN [id(a), id(b)] ELSE {hop} END"
+    times = "" if bare else "collect([n.last_seen, n.markers]) AS times,"
     if upstream:
         reach = f"""
 CALL (s) {{ MATCH (s)<-[:{TRAVERSED}*0..{depth}]-(x:Node) RETURN DISTINCT x LIMIT $cap + 1 }}
 WITH s, collect(x) AS xs"""
-        flow = f"(a)<-[r:{FLOW}]-(b:Node)"
+        flow = f"(a)<-[r:{FLOW}]-(b)"
     else:
         reach = f"""
 CALL (s) {{
@@ -226,30 +231,39 @@ CALL (vs) {{
 }}
 UNWIND head + tail AS x
 WITH s, collect(DISTINCT x) AS xs"""
-        flow = f"(a)-[r:{FLOW}]->(b:Node)"
+        flow = f"(a)-[r:{FLOW}]->(b)"
     return f"""
 MATCH (s:Node {{urn: $urn}}){reach}
-WITH s, xs WHERE size(xs) <= $cap
-CALL (xs) {{
+WITH s, xs, {lean} AS lean, size(xs) <= $full AS full WHERE size(xs) <= $cap
+CALL (xs, lean, full) {{
   UNWIND xs AS a MATCH {flow}
-  RETURN collect({hop}) AS flow, collect(DISTINCT b) AS ends,
-         collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS flow_records
+  RETURN collect(CASE WHEN NOT lean THEN {hop} END) AS flow,
+         collect(CASE WHEN lean THEN id(a) END) AS flow_from, collect(CASE WHEN lean THEN id(b) END) AS flow_to,
+         collect(b) AS ends, collect(CASE WHEN full THEN {_EDGE_EXTRA} END) AS flow_records
 }}
-CALL (xs) {{
+CALL (xs, lean, full) {{
   UNWIND xs AS a WITH a WHERE a.kind IN $entity_kinds
-  MATCH (a)<-[r:{VERSIONS}]-(b:Node)
-  RETURN collect({hop}) AS versions, collect(DISTINCT b) AS versions_ends,
-         collect(CASE WHEN size(xs) <= $full THEN {_EDGE_MAP} END) AS versions_records
+  MATCH (a)<-[r:{VERSIONS}]-(b)
+  RETURN collect(CASE WHEN NOT lean THEN {hop} END) AS versions,
+         collect(CASE WHEN lean THEN id(a) END) AS versions_from, collect(CASE WHEN lean THEN id(b) END) AS versions_to,
+         collect(b) AS versions_ends, collect(CASE WHEN full THEN {_EDGE_EXTRA} END) AS versions_records
 }}
-CALL (xs, ends, versions_ends) {{
+CALL (xs, ends, versions_ends, full) {{
   UNWIND xs + ends + versions_ends AS n WITH DISTINCT n
-  RETURN collect([id(n), n.urn, n.kind, {node}]) AS nodes,
-         collect(CASE WHEN size(xs) <= $full THEN {_NODE_MAP} END) AS node_records
+  RETURN collect(id(n)) AS ids, collect(n.urn) AS urns, collect(n.kind) AS kinds, collect(n.first_seen) AS firsts,
+         {times} collect(CASE WHEN full THEN {_NODE_EXTRA} END) AS node_records
 }}
-RETURN s {{.urn, .kind, .first_seen, .last_seen, .markers}} AS start, [x IN xs | id(x)] AS covered, nodes,
-       flow, versions, size(xs) <= $full AS full, node_records, flow_records + versions_records AS edge_records,
-       {lean} AS lean
+RETURN s {{.urn, .kind, .first_seen, .last_seen, .markers}} AS start, [x IN xs | id(x)] AS covered,
+       ids, urns, kinds, firsts, {"" if bare else "times, "}flow, flow_from, flow_to,
+       versions, versions_from, versions_to, full, lean, node_records, flow_records, versions_records
 """
+
+
+#: what a cone's record rows hold beyond its hops and nodes (graph/neo4j/store.py, _Cone.page)
+EDGE_EXTRA = ("last_seen", "markers", "ev_first", "ev_first_time", "ev_last", "ev_last_time", "ev_count", "properties")
+NODE_EXTRA = ("last_seen", "markers", "properties", "stamps", "evidence")
+_EDGE_EXTRA = "[" + ", ".join(f"r.{c}" for c in EDGE_EXTRA) + "]"
+_NODE_EXTRA = "[" + ", ".join(f"n.{c}" for c in NODE_EXTRA) + "]"
 
 
 CONE = {
@@ -259,7 +273,9 @@ CONE = {
 # The page of a query in one read: its nodes (part 0), the edges among them (1), the edges named (2).
 # The edges among are looked for around the nodes of $open (a hub, the embedding model every
 # answer used, is probed from the page's side, not walked), and as version edges into the
-# nodes of $versions_open; the store names the rest, which the walk's cone already holds.
+# nodes of $versions_open; the store names the rest, which the walk's cone already holds: by
+# key ($named), or, from a lean cone (whose hops are only their ends), as the pairs of nodes
+# they join ($pairs: every flow or version edge from the first to the second).
 PAGE = f"""
 UNWIND $urns AS u MATCH (n:Node {{urn: u}})
 RETURN 0 AS part, {_NODE_MAP} AS row
@@ -283,6 +299,12 @@ CALL (a) {{
   RETURN r
 }}
 WITH DISTINCT r WHERE startNode(r).urn IN $urns OR endNode(r).urn IN $urns
+RETURN 1 AS part, {_EDGE_MAP} AS row
+UNION ALL
+UNWIND $pairs AS p
+MATCH (a:Node {{urn: p[0]}})
+MATCH (b:Node {{urn: p[1]}})
+MATCH (a)-[r:{TRAVERSED}]->(b)
 RETURN 1 AS part, {_EDGE_MAP} AS row
 UNION ALL
 UNWIND $named AS e

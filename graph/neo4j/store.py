@@ -4,20 +4,21 @@ One apply is one write transaction: it locks the journal head, skips inputs alre
 reads the records it will merge, merges them with the same functions as the embedded store
 (graph/records.py), and writes journal records, nodes and edges with batched UNWIND: what
 existed is updated through the element id it was read with, what is new is created.
-Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database, so a
-cluster's secondaries or Aura serve them by changing the URI. Traversal is level-by-level
-breadth-first (graph/traversal.py) over the walk's cone, read in one statement before it
-(``_Cone``; a level outside it is one statement), then one for the page (none for a small
-cone); never path enumeration.
+Reads go through ``execute_query`` with ``routing_=READ`` and an explicit database (a query's
+through one read session: ``_Reads``), so a cluster's secondaries or Aura serve them by
+changing the URI. Traversal is level-by-level breadth-first (graph/traversal.py) over the
+walk's cone, read in one statement before it (``_Cone``, ``_LeanCone``; a level outside it is
+one statement), then one for the page (none for a small cone); never path enumeration.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from neo4j import (
     AsyncDriver,
     AsyncGraphDatabase,
     AsyncManagedTransaction,
+    AsyncSession,
     AsyncTransaction,
     Query,
     Record,
@@ -60,13 +62,14 @@ from graph.traversal import EdgeIdent, EdgeView, Hop, NodeView
 log = logging.getLogger("lineage.neo4j")
 # When the running query must end (monotonic seconds); set per lineage call, read by _read.
 _deadline: ContextVar[float | None] = ContextVar("lineage_neo4j_deadline", default=None)
-# The read transaction of the running traversal (in a list so a timeout can drop it).
-_read_tx: ContextVar[list[AsyncTransaction | None] | None] = ContextVar("lineage_neo4j_read_tx", default=None)
+# The reads of the running traversal (one session; see _Reads).
+_reads: ContextVar[_Reads | None] = ContextVar("lineage_neo4j_reads", default=None)
 # The cones of the running lineage query by direction (upstream: True), read before its walk.
-_cones: ContextVar[dict[bool, _Cone] | None] = ContextVar("lineage_neo4j_cones", default=None)
+_cones: ContextVar[dict[bool, _Cone | _LeanCone] | None] = ContextVar("lineage_neo4j_cones", default=None)
 _KINDS = {k.value: k for k in Kind}
 _TYPES = {t.value: t for t in EdgeType}
 _ENTITY_KINDS = sorted(k.value for k in VERSIONED_ENTITIES)
+_ENTITY_KIND_SET = frozenset(_ENTITY_KINDS)
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DriverError, OSError)
 _REPLAY_CHUNK = 2000
 _PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long on a busy server
@@ -144,17 +147,16 @@ class Neo4jStore:
     async def _read(self, text: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read, as plain dicts; driver failures become typed errors.
 
-        Inside a traversal it runs in the traversal's read transaction (one snapshot, one
-        connection); otherwise through ``execute_query`` routed to a reader. The timeout is
-        what is left of the running query's deadline, so the server stops working on it too.
+        Inside a traversal it runs in the traversal's session (_Reads); otherwise through
+        ``execute_query`` routed to a reader. The timeout is what is left of the running
+        query's deadline, so the server stops working on it too.
         """
-        holder = _read_tx.get()
+        reads = _reads.get()
         try:
-            if holder is not None and holder[0] is not None:
-                result = await holder[0].run(text, params)
-                return [_plain(record) async for record in result]
+            if reads is not None and not reads.cut:
+                return await reads.run(text, params, self._timeout())
             timeout = self._timeout()
-            if holder is not None and timeout is not None:
+            if reads is not None and timeout is not None:
                 # The walk was cut: the page of what it found is bounded (limit), give it time to be read.
                 timeout = max(timeout, _PAGE_GRACE)
             query = Query(text, timeout=timeout)
@@ -166,8 +168,8 @@ class Neo4jStore:
             raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
         except ClientError as e:
             if "TransactionTimedOut" in (e.code or "") or "Terminated" in (e.code or ""):
-                if holder is not None:
-                    holder[0] = None  # the transaction is gone; what follows (the page) reads outside it
+                if reads is not None:
+                    reads.cut = True  # the transaction is gone; what follows (the page) reads outside it
                 raise QueryDeadlineExceeded(self._timeout() or 0.0) from e
             raise
 
@@ -181,19 +183,18 @@ class Neo4jStore:
 
     @asynccontextmanager
     async def _snapshot(self, deadline: float | None) -> AsyncIterator[None]:
-        """Run the reads of one query in one read transaction, timed out at its deadline."""
+        """Run the reads of one query in one read session (_Reads), timed out at its deadline."""
         token = _deadline.set(None if deadline is None else time.monotonic() + deadline)
         try:
             async with self.driver.session(database=self.database, default_access_mode=READ_ACCESS) as session:
-                tx = await session.begin_transaction(timeout=self._timeout())
-                holder: list[AsyncTransaction | None] = [tx]
-                tx_token = _read_tx.set(holder)
+                reads = _Reads(session)
+                reads_token = _reads.set(reads)
                 try:
                     yield
                 finally:
-                    _read_tx.reset(tx_token)
-                    if holder[0] is not None:
-                        await tx.close()
+                    _reads.reset(reads_token)
+                    if reads.tx is not None and not reads.cut:
+                        await reads.tx.close()
         except _UNAVAILABLE as e:
             raise StoreUnavailable(f"Neo4j unavailable: {e}") from e  # noqa: EM102
         finally:
@@ -330,8 +331,8 @@ class Neo4jStore:
             found = cone.level(urns, upstream, versioned, skip)
             if found is not None:
                 return found
-        holder = _read_tx.get()
-        if holder is not None and holder[0] is None:
+        reads = _reads.get()
+        if reads is not None and reads.cut:
             # The walk's transaction timed out (reading the cone): the walk is over, as after a level.
             raise QueryDeadlineExceeded(0.0)
         params = {"urns": list(urns), "versioned": list(versioned), "entity_kinds": _ENTITY_KINDS}
@@ -349,11 +350,12 @@ class Neo4jStore:
         """Return the full records of ``urns``, of the edges among them and ``others``, and of ``idents``."""
         cones = _cones.get() or {}
         known: set[EdgeIdent] = set()
+        pairs: set[tuple[str, str]] = set()
         open_: list[str] = list(urns)  # without a cone: every edge is looked for around the page
         versions_open: list[str] = []
         if len(cones) == 1:
             [cone] = cones.values()
-            known, open_, versions_open = cone.among(urns, others)
+            known, pairs, open_, versions_open = cone.among(urns, others)
             if not open_ and not versions_open:
                 found = cone.page(urns, known, idents)
                 if found is not None:
@@ -365,13 +367,14 @@ class Neo4jStore:
             "open": open_,
             "versions_open": versions_open,
             "named": named,
+            "pairs": [list(p) for p in pairs],
         }
         try:
             rows = await self._read(cypher.PAGE, **params)
         except QueryDeadlineExceeded:
             # The deadline ran out in the read transaction: the page (bounded by the limit) is read
             # once more outside it, with a short grace, so the partial answer can be returned.
-            if _read_tx.get() is None:
+            if _reads.get() is None:
                 raise
             rows = await self._read(cypher.PAGE, **params)
         nodes: dict[str, NodeRecord] = {}
@@ -391,17 +394,19 @@ class Neo4jStore:
         return nodes, list(among.values()), edges
 
     async def lineage(self, query: LineageQuery) -> LineageResult:
-        """Answer a lineage query, all its reads in one read transaction timed out at the deadline."""
+        """Answer a lineage query, its reads in one session (_Reads), each timed out at the deadline."""
         async with self._snapshot(query.deadline):
-            token = _cones.set(await self._read_cones(query))
+            cones = await self._read_cones(query)
+            token = _cones.set(cones)
             try:
-                return await traversal.lineage(self, query)
+                with _COLLECTOR.paused(any(isinstance(c, _LeanCone) for c in cones.values())):
+                    return await traversal.lineage(self, query)
             finally:
                 _cones.reset(token)
 
-    async def _read_cones(self, query: LineageQuery) -> dict[bool, _Cone]:
+    async def _read_cones(self, query: LineageQuery) -> dict[bool, _Cone | _LeanCone]:
         """Read the cone of each direction the query walks (none past the cap, or when cut)."""
-        cones: dict[bool, _Cone] = {}
+        cones: dict[bool, _Cone | _LeanCone] = {}
         if query.max_hops < 1:
             return cones
         for upstream in _DIRECTIONS[query.direction]:
@@ -419,8 +424,9 @@ class Neo4jStore:
                 )
             except QueryDeadlineExceeded:
                 break
-            if rows:
-                cones[upstream] = _Cone.read(rows[0], upstream, query.window.is_open)
+            cone = _Cone.read(rows[0], upstream, query.window.is_open) if rows else None
+            if cone is not None:
+                cones[upstream] = cone
         return cones
 
     async def path(
@@ -502,6 +508,34 @@ class Neo4jStore:
 
 
 @dataclass(slots=True)
+class _Reads:
+    """The reads of one lineage or path query: one session, the first read alone, the rest in one transaction.
+
+    Most queries are one read (the walk's cone): run on its own (auto-commit), it is one round
+    trip, where a transaction adds a BEGIN and a ROLLBACK (~1.5 ms of a ~5 ms trace-back here).
+    Reads after it share one transaction, begun when the second comes. Neo4j reads at
+    read-committed isolation, so a transaction was never a snapshot of the graph: splitting
+    the first read off changes what a concurrent write can show no more than that.
+    """
+
+    session: AsyncSession
+    tx: AsyncTransaction | None = None
+    first: bool = True
+    cut: bool = False  # a read timed out: what follows (the page) is read outside the session
+
+    async def run(self, text: str, params: dict[str, Any], seconds: float | None) -> list[dict[str, Any]]:
+        """Run one read in the query's session, as plain dicts; ``seconds``: its server-side timeout."""
+        if self.first:
+            self.first = False
+            result = await self.session.run(Query(text, timeout=seconds), params)
+        else:
+            if self.tx is None:
+                self.tx = await self.session.begin_transaction(timeout=seconds)
+            result = await self.tx.run(text, params)
+        return [_plain(record) async for record in result]
+
+
+@dataclass(slots=True)
 class _Cone:
     """What a walk can ask of the store, read in one statement before it (cypher.CONE).
 
@@ -519,37 +553,54 @@ class _Cone:
     versions: dict[str, list[list[Any]]]
     forward: bool  # flow hops leave their node (downstream)
     bare: bool
-    lean: bool  # hops carry only their ends (a large bare downstream cone): their edges are _UNREAD
-    #: the full records of a small cone's nodes and hops, as rows (None: not read)
-    node_rows: dict[str, dict[str, Any]] | None = None
-    edge_rows: dict[EdgeIdent, dict[str, Any]] | None = None
+    #: the full records of a small cone's nodes (kind, the rest) and hops (first_seen, the rest), as
+    #: Neo4j sent them (None: not read); node_row and edge_row make them rows
+    node_rows: dict[str, tuple[str, list[Any]]] | None = None
+    edge_rows: dict[EdgeIdent, tuple[float, list[Any]]] | None = None
+    first_seen: dict[str, float] | None = None
 
     @classmethod
-    def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone:
-        """Build the cone from the statement's one record (hops name their ends by internal id)."""
+    def read(cls, row: dict[str, Any], upstream: bool, bare: bool) -> _Cone | _LeanCone | None:
+        """Build the cone from the statement's one record (hops name their ends by internal id).
+
+        None if a node lacks a field (its columns would not line up): the walk then reads level by level.
+        """
+        ids, urns, kinds, firsts = row["ids"], row["urns"], row["kinds"], row["firsts"]
+        if not len(ids) == len(urns) == len(kinds) == len(firsts):
+            return None
+        if row["lean"]:
+            return _LeanCone.read(row)
         nodes: dict[int, NodeMeta] = {}
-        for n in row["nodes"]:
-            if bare:
-                nodes[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[3])
-            else:
-                nodes[n[0]] = NodeMeta(n[1], _KINDS[n[2]], n[3], n[4], _markers(n[5]))
+        if bare:
+            for i, urn, kind, first in zip(ids, urns, kinds, firsts, strict=True):
+                nodes[i] = NodeMeta(urn, _KINDS[kind], first, first)
+        else:
+            for i, urn, kind, first, (last, markers) in zip(ids, urns, kinds, firsts, row["times"], strict=True):
+                nodes[i] = NodeMeta(urn, _KINDS[kind], first, last, _markers(markers))
         covered = [nodes[i] for i in row["covered"]]
         flow: dict[str, list[list[Any]]] = {n.urn: [] for n in covered}
         versions: dict[str, list[list[Any]]] = {n.urn: [] for n in covered if n.kind in VERSIONED_ENTITIES}
         for rows, into in ((row["flow"], flow), (row["versions"], versions)):
             for hop in rows:
                 into[nodes[hop[0]].urn].append(hop)
-        cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare, row["lean"])
-        if row["full"]:
-            cone.node_rows = {n["urn"]: n for n in row["node_records"]}
-            cone.edge_rows = {(e["src"], e["type"], e["dst"], e["qualifier"]): e for e in row["edge_records"]}
+        cone = cls(_node_meta(row["start"]), nodes, flow, versions, not upstream, bare)
+        if row["full"]:  # the rows are made when the page asks for them
+            cone.node_rows = {u: (k, extra) for u, k, extra in zip(urns, kinds, row["node_records"], strict=True)}
+            cone.first_seen = dict(zip(urns, firsts, strict=True))
+            cone.edge_rows = {}
+            for hops, extras, forward in (
+                (row["flow"], row["flow_records"], not upstream),
+                (row["versions"], row["versions_records"], False),
+            ):
+                for (a_id, b_id, type_, qualifier, first, *_), extra in zip(hops, extras, strict=True):
+                    a, b = nodes[a_id].urn, nodes[b_id].urn
+                    src, dst = (a, b) if forward else (b, a)
+                    cone.edge_rows[src, type_, dst, qualifier] = (first, extra)
         return cone
 
     def hops(self, origin: str, rows: list[list[Any]], forward: bool, skip: Collection[str] = ()) -> list[Hop]:
         """Make views of one node's hops (those into ``skip`` left out)."""
         found: list[Hop] = []
-        if self.lean:
-            return [(origin, _UNREAD, n) for _, b_id, *_ in rows if (n := self.nodes[b_id]).urn not in skip]
         for _, b_id, type_, qualifier, first, *timed in rows:
             node = self.nodes[b_id]
             if node.urn in skip:
@@ -589,21 +640,38 @@ class _Cone:
             return None
         if not all(u in node_rows for u in urns) or not all(i in edge_rows for i in (*among, *idents)):
             return None
-        nodes = {u: node_from_row(node_rows[u]) for u in urns}
-        return nodes, [edge_from_row(edge_rows[i]) for i in among], {i: edge_from_row(edge_rows[i]) for i in idents}
+        nodes = {u: node_from_row(self.node_row(u)) for u in urns}
+        return (
+            nodes,
+            [edge_from_row(self.edge_row(i)) for i in among],
+            {i: edge_from_row(self.edge_row(i)) for i in idents},
+        )
 
-    def among(self, urns: Collection[str], others: Collection[str]) -> tuple[set[EdgeIdent], list[str], list[str]]:
+    def node_row(self, urn: str) -> dict[str, Any]:
+        """Return the stored values of a node the cone brought the record of."""
+        assert self.node_rows is not None
+        assert self.first_seen is not None
+        kind, extra = self.node_rows[urn]
+        row = {"urn": urn, "kind": kind, "first_seen": self.first_seen[urn]}
+        return row | dict(zip(cypher.NODE_EXTRA, extra, strict=True))
+
+    def edge_row(self, ident: EdgeIdent) -> dict[str, Any]:
+        """Return the stored values of an edge the cone brought the record of."""
+        assert self.edge_rows is not None
+        first, extra = self.edge_rows[ident]
+        src, type_, dst, qualifier = ident
+        edge = {"src": src, "type": type_, "dst": dst, "qualifier": qualifier, "first_seen": first}
+        return edge | dict(zip(cypher.EDGE_EXTRA, extra, strict=True))
+
+    def among(self, urns: Collection[str], others: Collection[str]) -> _Among:
         """Split edges_among(urns, others) into what the cone holds and what Neo4j must look for.
 
         Return the idents of the edges the cone holds, the nodes whose flow edges it does not
         hold all of (upstream it holds a covered node's incoming ones, downstream its outgoing
         ones: a flow edge is held when its end on that side is covered), and the entities whose
         incoming version edges it does not hold (a version edge ends at an entity: graph/edges.py,
-        ALLOWED, checked for every edge a delta adds). A lean cone names no edges: every edge
-        among is looked for around ``urns``, as without a cone.
+        ALLOWED, checked for every edge a delta adds).
         """
-        if self.lean:
-            return set(), list(urns), []
         page = set(urns)
         around = set(others) | page
         known: set[EdgeIdent] = set()
@@ -616,10 +684,203 @@ class _Cone:
                     if rows_of is self.flow or parse_key(u).kind in VERSIONED_ENTITIES:
                         nodes.append(u)
                     continue
-                for _, edge, node in self.hops(u, rows, forward):
-                    if node.urn in around and (u in page or node.urn in page):
-                        known.add(edge.ident)
-        return known, open_, versions_open
+                for _, b_id, type_, qualifier, *_ in rows:  # self.hops, without making views
+                    end = self.nodes[b_id].urn
+                    if end in around and (u in page or end in page):
+                        known.add((u, type_, end, qualifier) if forward else (end, type_, u, qualifier))
+        return known, set(), open_, versions_open
+
+
+#: edges_among split by a cone: idents it holds, pairs of nodes whose edges it knows to exist,
+#: nodes whose flow edges and entities whose version edges Neo4j must look for
+_Among = tuple[set[EdgeIdent], set[tuple[str, str]], list[str], list[str]]
+
+
+@dataclass(slots=True)
+class _LeanCone:
+    """A large bare downstream cone: each hop only its ends' ids, each node only its columns.
+
+    A bare downstream walk reads of a hop only the node it leads to (no time filter, nothing
+    resolved), so its edges are a view that refuses to be read (``_UNREAD``). Views of nodes
+    are made when a level first reaches them; a level keeps only the first flow hop into each
+    node (GraphReader.level allows it when bare: the walk keeps the first anyway), so the walk
+    handles each reached node once instead of once per edge into it. The hops stay in the
+    flat lists Neo4j sent, each node's as one run (_Runs): a list per node was ~60k more
+    objects for the garbage collector to walk, many times per query.
+    """
+
+    start: NodeMeta
+    position: dict[int, int]  # a node's id -> its place in the columns
+    urns: list[str]
+    kinds: list[str]
+    firsts: list[float]
+    covered: set[int]  # the nodes whose flow hops the cone holds
+    entities: set[int]  # the covered entities (whose version hops it holds)
+    flow: _Runs
+    versions: _Runs
+    ids: dict[str, int]  # urn -> id of every node a view was made of (and the start)
+    views: dict[int, NodeMeta]
+
+    @classmethod
+    def read(cls, row: dict[str, Any]) -> _LeanCone:
+        """Build the cone from the statement's columns."""
+        ids, urns, kinds = row["ids"], row["urns"], row["kinds"]
+        position = dict(zip(ids, range(len(ids)), strict=True))
+        covered = set(row["covered"])
+        entities = {i for i, kind in zip(ids, kinds, strict=True) if kind in _ENTITY_KIND_SET} & covered
+        start = _node_meta(row["start"])
+        start_id = ids[urns.index(start.urn)]
+        flow = _Runs.of(row["flow_from"], row["flow_to"])
+        versions = _Runs.of(row["versions_from"], row["versions_to"])
+        return cls(
+            start, position, urns, kinds, row["firsts"], covered, entities, flow, versions, {start.urn: start_id}, {}
+        )
+
+    def view(self, i: int) -> NodeMeta:
+        """Return the view of a node, made on first use."""
+        node = self.views.get(i)
+        if node is None:
+            k = self.position[i]
+            first = self.firsts[k]
+            node = self.views[i] = NodeMeta(self.urns[k], _KINDS[self.kinds[k]], first, first)
+            self.ids[node.urn] = i
+        return node
+
+    def level(
+        self, urns: Sequence[str], upstream: bool, versioned: Collection[str], skip: Collection[str]
+    ) -> tuple[list[Hop], list[Hop]] | None:
+        """Answer GraphReader.level (bare, downstream) from the cone; None if it asks of a node it does not cover."""
+        ids = self.ids
+        origins = [(u, ids.get(u, -1)) for u in urns]
+        entities = [(e, ids.get(e, -1)) for e in versioned]
+        if (
+            upstream
+            or not self.covered.issuperset([i for _, i in origins])
+            or not self.entities.issuperset([i for _, i in entities])
+        ):
+            return None
+        views, position, columns, kinds, firsts = self.views, self.position, self.urns, self.kinds, self.firsts
+        hops: list[Hop] = []
+        taken: set[int] = set()
+        for u, i in origins:
+            for b in self.flow.ends(i):
+                if b in taken:
+                    continue
+                taken.add(b)
+                node = views.get(b)
+                if node is None:  # self.view, inlined: this loop runs once per hop of the reach
+                    k = position[b]
+                    urn = columns[k]
+                    if urn in skip:
+                        continue
+                    node = views[b] = NodeMeta(urn, _KINDS[kinds[k]], firsts[k], firsts[k])
+                    ids[urn] = b
+                elif node.urn in skip:
+                    continue
+                hops.append((u, _UNREAD, node))
+        return hops, [(e, _UNREAD, self.view(v)) for e, i in entities for v in self.versions.ends(i)]
+
+    def page(self, urns: Collection[str], among: Collection[EdgeIdent], idents: Collection[EdgeIdent]) -> None:
+        """Return None: a lean cone brings no records, the page is read from Neo4j."""
+        return None
+
+    def among(self, urns: Collection[str], others: Collection[str]) -> _Among:
+        """Split edges_among(urns, others) as _Cone.among does, naming what the cone holds as pairs of nodes.
+
+        A lean cone's hops carry no type or qualifier: an edge it holds is named by its ends,
+        and the page reads every flow or version edge from the first to the second.
+        """
+        page = set(urns)
+        around = set(others) | page
+        pairs: set[tuple[str, str]] = set()
+        open_: list[str] = []
+        versions_open: list[str] = []
+        for u in around:
+            i = self.ids.get(u, -1)
+            if i in self.covered:
+                for b in self.flow.ends(i):
+                    end = self.view(b).urn
+                    if end in around and (u in page or end in page):
+                        pairs.add((u, end))
+            else:
+                open_.append(u)
+            if i in self.entities:
+                for v in self.versions.ends(i):
+                    version = self.view(v).urn
+                    if version in around and (u in page or version in page):
+                        pairs.add((version, u))
+            elif parse_key(u).kind in VERSIONED_ENTITIES:
+                versions_open.append(u)
+        return set(), pairs, open_, versions_open
+
+
+@dataclass(slots=True)
+class _Runs:
+    """Hops as two flat lists of ids, each origin's hops one run: ``ends[first[o]:last[o]]``."""
+
+    to: list[int]
+    first: dict[int, int]
+    last: dict[int, int]
+
+    @classmethod
+    def of(cls, origins: list[int], ends: list[int]) -> _Runs:
+        """Index the hops by origin, keeping the store's order within each origin's hops."""
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        previous = None
+        for k, a in enumerate(origins):
+            if a != previous:
+                if a in first:  # an origin's hops are not together: put them together (stable)
+                    order = sorted(range(len(origins)), key=origins.__getitem__)
+                    return cls.of([origins[j] for j in order], [ends[j] for j in order])
+                first[a] = k
+                if previous is not None:
+                    last[previous] = k
+                previous = a
+        if previous is not None:
+            last[previous] = len(origins)
+        return cls(ends, first, last)
+
+    def ends(self, origin: int) -> list[int]:
+        """Return the ids the hops of ``origin`` lead to, in the store's order."""
+        k = self.first.get(origin)
+        return [] if k is None else self.to[k : self.last[origin]]
+
+
+class _Collector:
+    """Pauses Python's cyclic garbage collector while a large cone is walked.
+
+    Walking a lean cone makes a view, a hop and a visit per node reached (~60k each at 100k
+    nodes), nearly all kept to the end of the query: the collector took them for garbage to
+    look for, and walked every live object several times per impact (~25 % of its time, timed
+    with ``gc.callbacks``). None of them holds a cycle; memory is still freed by reference
+    counting. Overlapping walks share one pause, and a collector the application turned off
+    stays off.
+    """
+
+    def __init__(self) -> None:
+        self.walks = 0
+        self.resume = False
+
+    @contextmanager
+    def paused(self, pause: bool) -> Iterator[None]:
+        """Pause the collector for the block (if ``pause``)."""
+        if not pause:
+            yield
+            return
+        if self.walks == 0:
+            self.resume = gc.isenabled()
+            gc.disable()
+        self.walks += 1
+        try:
+            yield
+        finally:
+            self.walks -= 1
+            if self.walks == 0 and self.resume:
+                gc.enable()
+
+
+_COLLECTOR = _Collector()
 
 
 class _UnreadEdge:
