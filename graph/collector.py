@@ -1,9 +1,11 @@
-"""Keep CPython's cycle collector out of the way of a large, long-lived graph (both stores).
+"""Keep CPython's cycle collector out of the way of large graphs of objects that make no cycles.
 
-The embedded store holds millions of small objects that live as long as the process and
-nearly never form garbage cycles. The default collector ran every ~70 elements of an apply and
-its older generations re-walked the whole graph; a reopened store of a million nodes was walked
-again at every full collection (docs/benchmarks.md).
+The embedded store holds millions of small objects that live as long as the process; a Neo4j
+walk of a large cone makes hundreds of thousands that live as long as the query. Neither forms
+garbage cycles, yet the collector walked them over and over: every ~70 elements of an apply at
+the default thresholds, a reopened store of a million nodes at every full collection, a cone's
+views several times per impact (docs/benchmarks.md). Memory is freed by reference counting all
+the same; only the search for cycles is spared.
 """
 
 from __future__ import annotations
@@ -26,6 +28,34 @@ def tune() -> None:
         gc.set_threshold(*THRESHOLDS)
 
 
+class _Pause:
+    """The collector paused by overlapping blocks (concurrent walks share one pause)."""
+
+    def __init__(self) -> None:
+        self.blocks = 0
+        self.resume = False  # whether the collector was on when the first block began
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self.blocks == 0:
+            self.resume = gc.isenabled()  # a collector the application turned off stays off
+            gc.disable()
+        self.blocks += 1
+        try:
+            yield
+        finally:
+            self.blocks -= 1
+            if self.blocks == 0 and self.resume:
+                gc.enable()
+
+
+#: Pause the collector for a block that makes many objects and no garbage cycles: a large
+#: Neo4j cone walked (a view, a hop and a visit per node reached, ~60k each at 100k nodes, kept
+#: to the end of the query: the collector walked them all several times per impact, ~25 % of its
+#: time). Memory is still freed by reference counting.
+paused = _Pause()
+
+
 @contextmanager
 def loading() -> Iterator[None]:
     """Build a graph without the collector, then move it out of every later collection's walk.
@@ -35,16 +65,12 @@ def loading() -> Iterator[None]:
     never walked again. Used when a store opens, before it serves anything: no request is in
     flight whose objects, frozen too, could later become garbage cycles no collection frees.
     """
-    enabled = gc.isenabled()
     if not _state["unfreeze_at_exit"]:
         # Given back at exit, so that the interpreter's last collections tear frozen objects down
         # too (extension modules that check for leaks at shutdown, like nanobind's, find none).
         atexit.register(gc.unfreeze)
         _state["unfreeze_at_exit"] = True
-    gc.disable()
-    try:
+    with paused():
         yield
-    finally:
-        if enabled:
-            gc.enable()
-            gc.freeze()
+    if gc.isenabled():
+        gc.freeze()

@@ -1,4 +1,4 @@
-"""The embedded store's upkeep off the request path: WAL checkpoints in a thread, the cycle collector."""
+"""Upkeep off the request path: WAL checkpoints in a thread, the cycle collector kept out of the way."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import gc
 import time
 from pathlib import Path
 
+from graph import collector
 from graph.journal import JournalEntry, chain
 from graph.memory import MemoryStore
 from graph.memory.sqlite import SqliteFile
@@ -52,3 +53,20 @@ async def test_a_reopened_graph_is_left_out_of_the_collectors_walks(tmp_path: Pa
         assert gc.isenabled()  # off only while loading
     finally:
         await store.close()
+
+
+def test_overlapping_pauses_share_one_and_leave_the_collector_as_they_found_it() -> None:
+    first, second = collector.paused(), collector.paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # walks end in any order
+    assert not gc.isenabled()  # the other walk still runs
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # the application's choice
+    try:
+        with collector.paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

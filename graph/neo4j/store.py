@@ -13,12 +13,11 @@ one statement), then one for the page (none for a small cone); never path enumer
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Collection, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +36,7 @@ from neo4j import (
 )
 from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, SessionExpired, TransientError
 
-from graph import traversal
+from graph import collector, traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
@@ -399,8 +398,10 @@ class Neo4jStore:
             cones = await self._read_cones(query)
             token = _cones.set(cones)
             try:
-                with _COLLECTOR.paused(any(isinstance(c, _LeanCone) for c in cones.values())):
-                    return await traversal.lineage(self, query)
+                if any(isinstance(c, _LeanCone) for c in cones.values()):
+                    with collector.paused():
+                        return await traversal.lineage(self, query)
+                return await traversal.lineage(self, query)
             finally:
                 _cones.reset(token)
 
@@ -845,42 +846,6 @@ class _Runs:
         """Return the ids the hops of ``origin`` lead to, in the store's order."""
         k = self.first.get(origin)
         return [] if k is None else self.to[k : self.last[origin]]
-
-
-class _Collector:
-    """Pauses Python's cyclic garbage collector while a large cone is walked.
-
-    Walking a lean cone makes a view, a hop and a visit per node reached (~60k each at 100k
-    nodes), nearly all kept to the end of the query: the collector took them for garbage to
-    look for, and walked every live object several times per impact (~25 % of its time, timed
-    with ``gc.callbacks``). None of them holds a cycle; memory is still freed by reference
-    counting. Overlapping walks share one pause, and a collector the application turned off
-    stays off.
-    """
-
-    def __init__(self) -> None:
-        self.walks = 0
-        self.resume = False
-
-    @contextmanager
-    def paused(self, pause: bool) -> Iterator[None]:
-        """Pause the collector for the block (if ``pause``)."""
-        if not pause:
-            yield
-            return
-        if self.walks == 0:
-            self.resume = gc.isenabled()
-            gc.disable()
-        self.walks += 1
-        try:
-            yield
-        finally:
-            self.walks -= 1
-            if self.walks == 0 and self.resume:
-                gc.enable()
-
-
-_COLLECTOR = _Collector()
 
 
 class _UnreadEdge:
