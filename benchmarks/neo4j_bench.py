@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -81,6 +82,15 @@ def _folder_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
+def _say(text: str) -> None:
+    print(time.strftime("%H:%M:%S"), text, file=sys.stderr, flush=True)
+
+
+def _ingested(docs: list[str]) -> list[Ingested]:
+    now = time.time()  # one arrival time per batch: the journal records are the same in both stores
+    return [Ingested(JournalEntry(native.SOURCE, t, now), native.to_delta(t)) for t in docs]
+
+
 async def _apply(store: LineageStore, items: list[Ingested]) -> float:
     """Apply items in batches; return the seconds it took."""
     started = time.perf_counter()
@@ -89,20 +99,29 @@ async def _apply(store: LineageStore, items: list[Ingested]) -> float:
     return time.perf_counter() - started
 
 
-async def _copy_load(items: list[Ingested], hold_back: int, store: Neo4jStore, memory: MemoryStore) -> dict[str, Any]:
+async def _copy_load(docs: list[str], hold_back: int, store: Neo4jStore, memory: MemoryStore) -> dict[str, Any]:
     """Build all but the last events in the embedded store, copy it into Neo4j, then apply the rest to both.
 
     The copy is timed on its own ("copy"); what is timed as ingest is ``Neo4jStore.apply`` of
-    the held-back events on top of the copied graph, the store's own write path.
+    the held-back events on top of the copied graph, the store's own write path. Deltas are
+    built batch by batch and dropped once applied: at 1M the whole list would hold GBs the
+    Neo4j server beside it needs.
     """
-    loaded, fresh = items[: len(items) - hold_back], items[len(items) - hold_back :]
-    embedded_s = await _apply(memory, loaded)
-    loaded_elements = sum(i.delta.size for i in loaded)
+    cut = len(docs) - hold_back
+    embedded_s, loaded_elements = 0.0, 0
+    for i in range(0, cut, BATCH):
+        batch = _ingested(docs[i : min(i + BATCH, cut)])
+        loaded_elements += sum(item.delta.size for item in batch)
+        embedded_s += await _apply(memory, batch)
+    fresh = _ingested(docs[cut:])
+    del docs[:]
+    _say(f"embedded store built: {loaded_elements} elements in {embedded_s:.0f} s; copying")
     load_before_copy = os.getloadavg()
     started = time.perf_counter()
     copied = await copy_embedded(memory.file, store)
     copy_s = time.perf_counter() - started
     load_after_copy = os.getloadavg()
+    _say(f"copied {copied.elements} elements, {copied.journal} journal records in {copy_s:.0f} s; applying")
     ingest_s = await _apply(store, fresh)
     await _apply(memory, fresh)  # the same events: both stores must then answer alike
     heads = await store.head(), await memory.head()
@@ -130,10 +149,7 @@ async def run(
 ) -> dict[str, Any]:
     estate = Estate(Plan.for_nodes(nodes), seed=42)
     docs = [native.dumps(d) for d in estate.events()]
-    now = time.time()
-    items = [Ingested(JournalEntry(native.SOURCE, t, now), native.to_delta(t)) for t in docs]
-    del docs
-    elements = sum(i.delta.size for i in items)
+    events = len(docs)
     # A home of our own, kept past the stop: store files are only complete after the checkpoint of a clean stop.
     home = Path(tempfile.mkdtemp(prefix="neo4j-bench-home-"))
     server = start_local_neo4j(heap=heap, pagecache=pagecache, home=home)
@@ -142,11 +158,13 @@ async def run(
     memory = MemoryStore(folder) if copy else None
     try:
         if memory is not None:
-            loading = await _copy_load(items, hold_back, store, memory)
+            loading = await _copy_load(docs, hold_back, store, memory)
         else:
+            items = _ingested(docs)
             ingest_s = await _apply(store, items)
-            loading = {"ingest_per_s": elements / ingest_s, "events_per_s": len(items) / ingest_s}
-        del items
+            elements = sum(i.delta.size for i in items)
+            loading = {"elements": elements, "ingest_per_s": elements / ingest_s, "events_per_s": len(items) / ingest_s}
+            del items
         found, _, _ = await store.driver.execute_query(ANSWERS, database_=store.database)
         answers = sorted(r["urn"] for r in found)
         rng = random.Random(1)
@@ -202,8 +220,8 @@ async def run(
         "nodes_target": nodes,
         "nodes": graph["nodes"],
         "edges": graph["edges"],
-        "events": graph["journal"],
-        "elements": elements,
+        "events": events,
+        "journal": graph["journal"],
         **loading,
         "trace_samples": len(trace),
         "trace_p50_ms": _p(trace, 0.5),
