@@ -10,7 +10,8 @@ relationship types, edge keys and journal head as if every input had been applie
 
 The target must be empty (no node of any label): the copy reads nothing back and would
 duplicate what is there. The head is written last: a copy cut short leaves a target without
-one, which the next copy refuses as not empty (empty it, then copy again).
+one, which the next copy refuses as not empty (empty it, then copy again). Nothing may write
+to the embedded store during the copy: its tables are read one after the other, not as one snapshot.
 """
 
 from __future__ import annotations
