@@ -27,6 +27,9 @@ from graph.audit import AuditTrail, Recheck, audit_trail, recheck
 from graph.errors import LineageError
 from graph.journal import ChainReport
 from graph.keys import Kind, parse_key
+from graph.memory.sqlite import SqliteFile
+from graph.neo4j import Neo4jStore
+from graph.neo4j.bulk import Copied, copy_embedded
 from graph.neo4j.local_server import NEO4J_VERSION, LocalNeo4jError, ensure_jars, start_detached, stop_from_state
 from graph.query import Direction, LineageQuery, TimeWindow
 from graph.results import LineageResult
@@ -42,7 +45,7 @@ from ingest.mlflow_rest import MlflowReader, MlflowUnavailable
 
 app = typer.Typer(help="lineage-graph: one lineage graph for tables, features, models, prompts and answers.")
 query_app = typer.Typer(help="Ask the graph: upstream, downstream, path.")
-neo4j_app = typer.Typer(help="A local Neo4j for development (no Docker needed): fetch, start, stop.")
+neo4j_app = typer.Typer(help="Neo4j: a local one for development (fetch, start, stop); import the embedded store.")
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.")
 ingest_app = typer.Typer(help="Backfill inputs from files, folders or - (stdin), or read MLflow and Feast registries.")
 app.add_typer(query_app, name="query")
@@ -563,6 +566,49 @@ def neo4j_stop() -> None:
     """Stop the local Neo4j started with `lineage neo4j start`."""
     stopped = stop_from_state(NEO4J_STATE)
     console.print("Neo4j stopped" if stopped else "no local Neo4j was running")
+
+
+@neo4j_app.command("import")
+def neo4j_import(
+    uri: Annotated[str, typer.Option("--uri", envvar="LINEAGE_NEO4J_URI", help="The empty Neo4j to copy into.")],
+    data: DataOpt = None,
+    user: Annotated[str | None, typer.Option(envvar="LINEAGE_NEO4J_USER", help="Neo4j user.")] = None,
+    password: Annotated[str | None, typer.Option(envvar="LINEAGE_NEO4J_PASSWORD", help="Neo4j password.")] = None,
+    database: Annotated[str, typer.Option(envvar="LINEAGE_NEO4J_DATABASE", help="Neo4j database.")] = "neo4j",
+) -> None:
+    """Copy the embedded store (journal, dead letters, graph) into an empty Neo4j, without replaying it."""
+    folder = _settings(data).data_dir
+    path = folder / "lineage.sqlite"
+    if not path.is_file():
+        err.print(f"[red]error:[/] --data: no embedded store in {folder} (no lineage.sqlite)")
+        raise typer.Exit(2)
+    source = SqliteFile(path)
+
+    async def main() -> Copied:
+        target = await Neo4jStore.open(uri, user=user, password=password, database=database)
+        try:
+            with _progress() as bar:
+                tasks = {what: bar.add_task(what.replace("_", " "), total=n) for what, n in source.counts().items()}
+                return await copy_embedded(source, target, lambda what, n: bar.advance(tasks[what], n))
+        finally:
+            await target.close()
+
+    started = time.perf_counter()
+    try:
+        copied = asyncio.run(main())
+    except LineageError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    finally:
+        source.close()
+    took = time.perf_counter() - started
+    console.print(
+        f"[green]copied[/] {copied.journal} journal records, {copied.dead_letters} dead letters, "
+        f"{copied.nodes} nodes and {copied.edges} edges into {uri} in {took:.1f} s "
+        f"(journal head {copied.head_seq} {copied.head_hash})",
+        soft_wrap=True,
+    )
+    console.print(f"  lineage serve --neo4j {uri}")
 
 
 def _tokens(data: Path | None) -> TokenStore:

@@ -117,6 +117,11 @@ class SqliteFile:
             self.db.execute("ROLLBACK")
             raise
 
+    def counts(self) -> dict[str, int]:
+        """Return how many journal records, dead letters, nodes and edges the file holds."""
+        tables = {"journal": "journal", "dead_letters": "dead_letter", "nodes": "nodes", "edges": "edges"}
+        return {name: self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for name, table in tables.items()}
+
     def clear_graph(self) -> None:
         """Delete every node and edge row (the journal stays)."""
         self.db.execute("BEGIN IMMEDIATE")
