@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph.memory import MemoryStore
+from graph.neo4j import Neo4jStore
 from graph.store import LineageStore
 from ingest import native
 from ingest.estate import Estate, Plan
@@ -23,6 +24,15 @@ def neo4j_target() -> Iterator[Neo4jTarget]:
     """The session's Neo4j (started on first use only)."""
     with neo4j_server() as target:
         yield target
+
+
+@pytest.fixture
+async def store_neo4j(neo4j_target: Neo4jTarget) -> AsyncIterator[Neo4jStore]:
+    """The session's Neo4j as a store, emptied."""
+    store = await open_backend("neo4j", Path(), neo4j_target)
+    assert isinstance(store, Neo4jStore)
+    yield store
+    await store.close()
 
 
 @pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +112,6 @@ async def test_edges_written_before_edge_keys_are_keyed_on_open(
         assert records[0]["n"] == records[0]["k"] == len((await reopened.export())[1])
     finally:
         await reopened.close()
-
-
-@pytest.fixture
-async def store_neo4j(neo4j_target: Neo4jTarget) -> AsyncIterator[Neo4jStore]:
-    store = await open_backend("neo4j", Path(), neo4j_target)
-    assert isinstance(store, Neo4jStore)
-    yield store
-    await store.close()
 
 
 @pytest.mark.slow

@@ -22,7 +22,6 @@ from graph.store import LineageStore
 from ingest import native
 from ingest.estate import Estate, Plan
 from ingest.intake import intake
-from tests.backends import open_backend
 from tests.corpus import food_delivery
 from tests.neo4j_server import Neo4jTarget
 from tests.snapshots import snapshot
@@ -47,15 +46,6 @@ async def embedded(tmp_path: Path, events: tuple[Estate, list[str]]) -> AsyncIte
     assert not (await intake(store, "openlineage", food_delivery())).rejected
     refused = await intake(store, "openlineage", ['{"eventType": "START"}', "not json"])
     assert len(refused.rejected) == 2
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def neo4j(neo4j_target: Neo4jTarget) -> AsyncIterator[Neo4jStore]:
-    """The session's Neo4j, emptied."""
-    store = await open_backend("neo4j", Path(), neo4j_target)
-    assert isinstance(store, Neo4jStore)
     yield store
     await store.close()
 
@@ -88,10 +78,10 @@ async def _journal(store: LineageStore) -> list[Any]:
 
 
 async def test_copied_store_answers_as_the_embedded_one(
-    embedded: MemoryStore, neo4j: Neo4jStore, events: tuple[Estate, list[str]]
+    embedded: MemoryStore, store_neo4j: Neo4jStore, events: tuple[Estate, list[str]]
 ) -> None:
     estate, docs = events
-    copied = await copy_embedded(embedded.file, neo4j)
+    copied = await copy_embedded(embedded.file, store_neo4j)
     stats = embedded.stats()
     assert (copied.nodes, copied.edges, copied.journal, copied.dead_letters) == (
         stats["nodes"],
@@ -99,34 +89,34 @@ async def test_copied_store_answers_as_the_embedded_one(
         stats["journal"],
         2,
     )
-    assert await snapshot(neo4j) == await snapshot(embedded)
-    assert await _journal(neo4j) == await _journal(embedded)
-    assert (await neo4j.verify()).intact
+    assert await snapshot(store_neo4j) == await snapshot(embedded)
+    assert await _journal(store_neo4j) == await _journal(embedded)
+    assert (await store_neo4j.verify()).intact
     urns = sorted(n.urn for n in (await embedded.export())[0])
-    assert await _answers(neo4j, urns, estate) == await _answers(embedded, urns, estate)
+    assert await _answers(store_neo4j, urns, estate) == await _answers(embedded, urns, estate)
 
     # The copy goes on as if every input had been applied to it: the held-back events, a re-sent
     # one (kept already) and a new refusal extend both stores alike.
-    for store in (embedded, neo4j):
+    for store in (embedded, store_neo4j):
         report = await intake(store, native.SOURCE, [*docs[-HELD_BACK:], docs[0]], received_at=1.8e9)
         assert (report.count("accepted"), report.count("duplicate"), report.rejected) == (HELD_BACK, 1, [])
         assert len((await intake(store, "openlineage", ["[]"], received_at=1.8e9)).rejected) == 1
-    assert await snapshot(neo4j) == await snapshot(embedded)
-    assert await _journal(neo4j) == await _journal(embedded)
-    assert (await neo4j.verify()).intact
-    assert await _answers(neo4j, urns, estate) == await _answers(embedded, urns, estate)
+    assert await snapshot(store_neo4j) == await snapshot(embedded)
+    assert await _journal(store_neo4j) == await _journal(embedded)
+    assert (await store_neo4j.verify()).intact
+    assert await _answers(store_neo4j, urns, estate) == await _answers(embedded, urns, estate)
 
 
-async def test_copy_refuses_a_target_that_holds_data(embedded: MemoryStore, neo4j: Neo4jStore) -> None:
-    await neo4j.reject("openlineage", "{}", "/eventType: missing", 1.7e9)
+async def test_copy_refuses_a_target_that_holds_data(embedded: MemoryStore, store_neo4j: Neo4jStore) -> None:
+    await store_neo4j.reject("openlineage", "{}", "/eventType: missing", 1.7e9)
     with pytest.raises(TargetNotEmpty, match="not empty"):
-        await copy_embedded(embedded.file, neo4j)
-    assert len(await neo4j.dead_letters()) == 1
-    assert await neo4j.head() == (0, "0" * 64)
+        await copy_embedded(embedded.file, store_neo4j)
+    assert len(await store_neo4j.dead_letters()) == 1
+    assert await store_neo4j.head() == (0, "0" * 64)
 
 
 async def test_import_command_copies_a_data_folder(
-    embedded: MemoryStore, neo4j: Neo4jStore, neo4j_target: Neo4jTarget
+    embedded: MemoryStore, store_neo4j: Neo4jStore, neo4j_target: Neo4jTarget
 ) -> None:
     assert neo4j_target.password is None or neo4j_target.user is not None
     args = ["neo4j", "import", "--data", str(embedded.data_dir), "--uri", neo4j_target.uri]
@@ -135,8 +125,8 @@ async def test_import_command_copies_a_data_folder(
     result = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert result.exit_code == 0, result.output
     assert "copied" in result.output
-    assert await neo4j.head() == await embedded.head()
-    assert await snapshot(neo4j) == await snapshot(embedded)
+    assert await store_neo4j.head() == await embedded.head()
+    assert await snapshot(store_neo4j) == await snapshot(embedded)
     again = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert again.exit_code == 2
     assert "not empty" in again.output
