@@ -202,9 +202,9 @@ async def run(
             raw_undirected.append(time.perf_counter() - t)
         wider: dict[str, Any] = {}
         if cone_cap is not None:
-            # The same impacts with the downstream cone's cap moved: one statement for a reach the
-            # default cap leaves to the walk level by level. Answers compared with the default's.
-            store.cone_caps[False] = cone_cap
+            # The same impacts with the (bare: lean) downstream cone's cap moved: one statement for
+            # a reach a lower cap leaves to the walk level by level. Answers compared.
+            store.lean_cone_cap = cone_cap
             timed = []
             for _ in range(impacts):
                 t = time.perf_counter()
@@ -296,7 +296,7 @@ def main() -> None:
         "--cone-cap",
         type=int,
         default=None,
-        help="also time the impacts with the downstream cone capped at this many nodes instead",
+        help="also time the impacts with the lean downstream cone capped at this many nodes instead",
     )
     args = parser.parse_args()
     for n in args.nodes:

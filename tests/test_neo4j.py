@@ -83,6 +83,7 @@ async def test_both_stores_give_identical_answers_on_random_estates(
         neo4j.cone_full = 0  # no cone brings its records; bare downstream cones ship only their hops' ends
         assert await _ask(neo4j, starts, pairs, words) == expected
         neo4j.cone_caps = {True: 0, False: 0}  # no cone: every level and the page read by their own statements
+        neo4j.lean_cone_cap = 0
         assert await _ask(neo4j, starts, pairs, words) == expected
     finally:
         await memory.close()

@@ -76,6 +76,9 @@ _PAGE_GRACE = 5.0  # seconds: a new statement is planned first, which takes long
 # cone holds every version of each entity on the way and what made them, where the walk
 # resolves one, so it can be much larger than the walk: the cap is lower.
 _CONE_CAP = {True: 10_000, False: 100_000}
+# A bare downstream cone ships only its hops' ends (_LeanCone): at 1M nodes, an impact reaching
+# 620k nodes took 12.5 s read as one cone against 26.9 s level by level (docs/benchmarks.md).
+_LEAN_CONE_CAP = 1_000_000
 _CONE_FULL = 1000  # nodes: a cone up to this size comes with its full records (for the page)
 _DIRECTIONS = {Direction.UPSTREAM: (True,), Direction.DOWNSTREAM: (False,), Direction.BOTH: (True, False)}
 
@@ -90,6 +93,7 @@ class Neo4jStore:
         self.read_timeout = read_timeout
         # The largest cone read whole, by direction (upstream: True); 0 walks level by level.
         self.cone_caps = dict(_CONE_CAP)
+        self.lean_cone_cap = _LEAN_CONE_CAP
         # The largest cone that brings its full records; a larger bare downstream cone ships lean hops.
         self.cone_full = _CONE_FULL
 
@@ -415,11 +419,12 @@ class Neo4jStore:
             edges = 2 * query.max_hops - 1 if upstream else query.max_hops - 1
             depth = next(d for d in cypher.CONE_DEPTHS if d >= edges)
             statement = cypher.CONE[upstream, depth, query.window.is_open]
+            lean = not upstream and query.window.is_open
             try:
                 rows = await self._read(
                     statement,
                     urn=query.start.urn,
-                    cap=self.cone_caps[upstream],
+                    cap=self.lean_cone_cap if lean else self.cone_caps[upstream],
                     full=self.cone_full,
                     entity_kinds=_ENTITY_KINDS,
                 )
