@@ -26,7 +26,7 @@ from graph.edges import EdgeType
 from graph.errors import LineageError
 from graph.memory.sqlite import SqliteFile
 from graph.neo4j import cypher
-from graph.neo4j.store import Neo4jStore, _journal_row, _Rows, edge_key
+from graph.neo4j.store import Neo4jStore, ParamRows, edge_key, journal_row
 
 JOURNAL_BATCH = 5_000
 NODE_BATCH = 10_000
@@ -86,13 +86,13 @@ async def copy_embedded(source: SqliteFile, target: Neo4jStore, progress: CopyPr
     journal = 0
     after = 0
     while page := source.journal(after, JOURNAL_BATCH):
-        await _write_rest(target, journal=_Rows(map(_journal_row, page)))
+        await _write_rest(target, journal=ParamRows(map(journal_row, page)))
         journal += len(page)
         after = page[-1].seq
         tell("journal", len(page))
     letters = source.dead_letters(-1)  # SQLite: a negative LIMIT is none
     if letters:
-        rows = _Rows(asdict(d) for d in letters)
+        rows = ParamRows(asdict(d) for d in letters)
         await _run(target, _DEAD_LETTERS, rows=rows)
         tell("dead_letters", len(letters))
     eids: dict[str, str] = {}
@@ -101,7 +101,7 @@ async def copy_embedded(source: SqliteFile, target: Neo4jStore, progress: CopyPr
         tell("nodes", len(batch))
     edges = 0
     for batch in _chunks(source.edge_rows(), EDGE_BATCH):
-        new: dict[str, list[dict[str, Any]]] = {t.value: _Rows() for t in EdgeType}
+        new: dict[str, list[dict[str, Any]]] = {t.value: ParamRows() for t in EdgeType}
         for row in batch:
             values = {k: v for k, v in row.items() if k not in ("id", "src", "type", "dst")}
             values["key"] = edge_key((row["src"], row["type"], row["dst"], row["qualifier"]))
@@ -134,7 +134,7 @@ def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 async def _create_nodes(target: Neo4jStore, batch: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Create one batch of nodes as apply creates new ones; return their (urn, element id)."""
-    rows = _Rows()
+    rows = ParamRows()
     for row in batch:
         values = {k: v for k, v in row.items() if k != "id"}
         values["search"] = row["urn"].lower()
@@ -144,7 +144,7 @@ async def _create_nodes(target: Neo4jStore, batch: list[dict[str, Any]]) -> list
         head = await (await tx.run(cypher.CREATE_NODES, rows=rows)).single()
         return [(urn, eid) for urn, eid in head["rows"]] if head else []
 
-    created: list[tuple[str, str]] = await target._write(work)
+    created: list[tuple[str, str]] = await target.write(work)
     return created
 
 
@@ -156,11 +156,11 @@ async def _write_rest(
 ) -> None:
     """Create journal records or edges with apply's last statement (nothing updated, the head left alone)."""
     params = {
-        "journal": journal or _Rows(),
-        "nodes": _Rows(),
-        "edges": _Rows(),
-        "new": new or {t.value: _Rows() for t in EdgeType},
-        "head": _Rows(),
+        "journal": journal or ParamRows(),
+        "nodes": ParamRows(),
+        "edges": ParamRows(),
+        "new": new or {t.value: ParamRows() for t in EdgeType},
+        "head": ParamRows(),
     }
     await _run(target, cypher.WRITE_REST, **params)
 
@@ -169,4 +169,4 @@ async def _run(target: Neo4jStore, statement: str, **params: Any) -> None:
     async def work(tx: AsyncManagedTransaction) -> None:
         await (await tx.run(statement, params)).consume()
 
-    await target._write(work)
+    await target.write(work)

@@ -203,8 +203,11 @@ class Neo4jStore:
         finally:
             _deadline.reset(token)
 
-    async def _write(self, work: Any) -> Any:
-        """Run a function in one managed write transaction (retried by the driver on transient errors)."""
+    async def write(self, work: Any) -> Any:
+        """Run a function in one managed write transaction (retried by the driver on transient errors).
+
+        Driver failures become StoreUnavailable; apply, reject, replay and the bulk copy write through it.
+        """
         try:
             async with self.driver.session(database=self.database) as session:
                 return await session.execute_write(work)
@@ -218,7 +221,7 @@ class Neo4jStore:
 
         async def work(tx: AsyncManagedTransaction) -> list[bool]:
             ids = [item.entry.id for item in batch]
-            head = await (await tx.run(cypher.LOCK_HEAD, genesis=GENESIS, ids=_Rows(ids))).single()
+            head = await (await tx.run(cypher.LOCK_HEAD, genesis=GENESIS, ids=ParamRows(ids))).single()
             assert head is not None
             known = set(head["known"])
             fresh, outcome = [], []
@@ -234,7 +237,7 @@ class Neo4jStore:
             await _write_graph(tx, nodes, edges, eids, records)
             return outcome
 
-        result: list[bool] = await self._write(work)
+        result: list[bool] = await self.write(work)
         return result
 
     async def reject(self, source: str, raw: str, reason: str, received_at: float) -> DeadLetter:
@@ -254,7 +257,7 @@ class Neo4jStore:
             assert record is not None
             return int(record["id"])
 
-        return DeadLetter(await self._write(work), source, received_at, raw, reason)
+        return DeadLetter(await self.write(work), source, received_at, raw, reason)
 
     async def replay(self, project: Projector, progress: Progress | None = None) -> int:
         """Drop the graph and rebuild it from the journal; return how many records were applied."""
@@ -278,7 +281,7 @@ class Neo4jStore:
                 nodes, edges, eids = await _merge(tx, items)
                 await _write_graph(tx, nodes, edges, eids, [])
 
-            await self._write(work)
+            await self.write(work)
             applied += len(items)
             after = records[-1].seq
             if progress is not None:
@@ -877,7 +880,7 @@ _UNREAD: EdgeView = _UnreadEdge()
 # -- merge and write inside a transaction ------------------------------------------------------
 
 
-class _Rows(list[Any]):
+class ParamRows(list[Any]):
     """A list sent as a parameter, with a short repr.
 
     The driver formats every RUN's parameters for its debug log even when debug logging is off
@@ -903,7 +906,7 @@ async def _merge(
     nodes: dict[str, NodeRecord] = {}
     stored: dict[str, dict[str, Any]] = {}
     eids: dict[str, str] = {}
-    head = await (await tx.run(cypher.MERGED_NODES, urns=_Rows(node_keys))).single()
+    head = await (await tx.run(cypher.MERGED_NODES, urns=ParamRows(node_keys))).single()
     for values in head["rows"] if head else ():
         row = dict(zip(cypher.MERGED_NODES_COLUMNS, values, strict=True))
         urn = row["urn"]
@@ -912,7 +915,7 @@ async def _merge(
     by_key = {edge_key(i): i for i in edge_keys if i[0] in eids and i[2] in eids}
     edges: dict[EdgeIdent, EdgeRecord] = {}
     if by_key:
-        keys: dict[str, list[str]] = {t.value: _Rows() for t in EdgeType}
+        keys: dict[str, list[str]] = {t.value: ParamRows() for t in EdgeType}
         for key, ident in by_key.items():
             keys[ident[1]].append(key)
         head = await (await tx.run(cypher.MERGED_EDGES, keys)).single()
@@ -964,14 +967,14 @@ async def _write_graph(
         else:
             old_nodes.append({"eid": eid, "values": row})
     if new_nodes:
-        head = await (await tx.run(cypher.CREATE_NODES, rows=_Rows(new_nodes))).single()
+        head = await (await tx.run(cypher.CREATE_NODES, rows=ParamRows(new_nodes))).single()
         eids.update(head["rows"] if head else ())
     missing = {u for e in edges.values() for u in (e.src, e.dst) if u not in eids}
     if missing:  # an edge whose end this batch did not touch
         async for r in await tx.run(cypher.NODE_IDS, urns=list(missing)):
             eids[r["urn"]] = r["eid"]
-    new: dict[str, list[dict[str, Any]]] = {t.value: _Rows() for t in EdgeType}
-    old: list[dict[str, Any]] = _Rows()
+    new: dict[str, list[dict[str, Any]]] = {t.value: ParamRows() for t in EdgeType}
+    old: list[dict[str, Any]] = ParamRows()
     for ident, edge in edges.items():
         row = edge_to_row(edge)
         values = {k: v for k, v in row.items() if k not in ("src", "type", "dst")}
@@ -982,7 +985,7 @@ async def _write_graph(
         elif edge.src in eids and edge.dst in eids:
             new[edge.type].append({"a": eids[edge.src], "b": eids[edge.dst], "values": values})
     last = [{"seq": journal[-1].seq, "hash": journal[-1].record_hash}] if journal else []
-    params = {"journal": _Rows(map(_journal_row, journal)), "nodes": _Rows(old_nodes), "edges": old, "new": new}
+    params = {"journal": ParamRows(map(journal_row, journal)), "nodes": ParamRows(old_nodes), "edges": old, "new": new}
     await (await tx.run(cypher.WRITE_REST, params, head=last)).consume()
 
 
@@ -1016,7 +1019,8 @@ def _edge_meta(r: dict[str, Any]) -> EdgeMeta:
     )
 
 
-def _journal_row(r: JournalRecord) -> dict[str, Any]:
+def journal_row(r: JournalRecord) -> dict[str, Any]:
+    """Return a journal record as the parameters its node is written with (apply, graph/neo4j/bulk.py)."""
     return {
         "seq": r.seq,
         "id": r.id,
