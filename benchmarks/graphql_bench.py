@@ -37,6 +37,7 @@ import httpx
 from api.graphql.context import LineageContext
 from api.graphql.schema import schema
 from api.settings import Settings
+from benchmarks.quantiles import quantile
 from benchmarks.store_bench import load
 from graph.keys import parse_key
 from graph.memory import MemoryStore
@@ -56,18 +57,12 @@ IMPACT = "query ($id: ID!) { impact(id: $id, maxHops: 30, first: 100) {" + PAGE 
 DEADLINE = 120.0  # seconds: the benchmark measures, the deadline must not cut it
 
 
-def percentile(samples: list[float], q: float) -> float:
-    """Return the q-quantile of samples (nearest rank)."""
-    ordered = sorted(samples)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
 def summary(samples: list[float]) -> dict[str, float]:
     """Return p50/p95/p99 in milliseconds."""
     return {
         "p50_ms": statistics.median(samples) * 1e3,
-        "p95_ms": percentile(samples, 0.95) * 1e3,
-        "p99_ms": percentile(samples, 0.99) * 1e3,
+        "p95_ms": quantile(samples, 0.95) * 1e3,
+        "p99_ms": quantile(samples, 0.99) * 1e3,
     }
 
 

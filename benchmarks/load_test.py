@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import psutil
 
+from benchmarks.quantiles import quantile
 from graph.keys import Kind, NodeKey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,7 @@ class Tally:
             "requests": len(self.latencies),
             f"{unit}_per_s": self.items / seconds,
             "p50_ms": 1000 * statistics.median(ordered),
-            "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+            "p99_ms": 1000 * quantile(ordered, 0.99),
             "errors": len(self.errors),
         }
 

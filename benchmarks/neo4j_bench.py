@@ -31,6 +31,7 @@ from typing import Any
 
 import psutil
 
+from benchmarks.quantiles import quantile
 from graph.journal import JournalEntry
 from graph.keys import parse_key
 from graph.memory import MemoryStore
@@ -71,11 +72,6 @@ RAW_DOWNSTREAM_UNDIRECTED = """
 MATCH (a:Node {urn: $urn})-[:INPUT_OF|PRODUCED|DERIVES|VERSION_OF*1..30]-(b:Node)
 RETURN b.kind AS kind, count(DISTINCT b) AS n
 """
-
-
-def _p(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[int(q * (len(ordered) - 1))] * 1e3
 
 
 def _folder_mb(path: Path) -> float:
@@ -249,10 +245,10 @@ async def run(
         "journal": graph["journal"],
         **loading,
         "trace_samples": len(trace),
-        "trace_p50_ms": _p(trace, 0.5),
-        "trace_p95_ms": _p(trace, 0.95),
-        "raw_trace_p50_ms": _p(raw_trace, 0.5),
-        "raw_trace_p95_ms": _p(raw_trace, 0.95),
+        "trace_p50_ms": quantile(trace, 0.5) * 1e3,
+        "trace_p95_ms": quantile(trace, 0.95) * 1e3,
+        "raw_trace_p50_ms": quantile(raw_trace, 0.5) * 1e3,
+        "raw_trace_p95_ms": quantile(raw_trace, 0.95) * 1e3,
         "impact_total": total,
         "impact_ms": [t * 1e3 for t in impact],
         "impact_p50_ms": statistics.median(impact) * 1e3,
@@ -260,8 +256,8 @@ async def run(
         "raw_impact_p50_ms": statistics.median(raw_impact) * 1e3,
         "raw_impact_total": raw_total,
         "raw_impact_undirected_p50_ms": statistics.median(raw_undirected) * 1e3,
-        "trace_ratio_p50": _p(trace, 0.5) / _p(raw_trace, 0.5),
-        "trace_ratio_p95": _p(trace, 0.95) / _p(raw_trace, 0.95),
+        "trace_ratio_p50": quantile(trace, 0.5) * 1e3 / quantile(raw_trace, 0.5) * 1e3,
+        "trace_ratio_p95": quantile(trace, 0.95) * 1e3 / quantile(raw_trace, 0.95) * 1e3,
         "impact_ratio": statistics.median(impact) / statistics.median(raw_impact),
         "impact_ratio_undirected": statistics.median(impact) / statistics.median(raw_undirected),
         **wider,

@@ -30,11 +30,6 @@ from typing import Any
 # on sys.path (PYTHONPATH), so these imports are deferred to the functions that use them.
 
 
-def _p(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[round(q * (len(ordered) - 1))] * 1e3
-
-
 def _digest(result: Any) -> str:
     """Return a hash of everything a lineage result says (records, distances, notes, counts)."""
     nodes = sorted((repr(n.record), n.distance, n.resolution and n.resolution.note) for n in result.nodes)
@@ -133,11 +128,13 @@ def _answers(uri: str) -> list[str]:
 
 
 def _report(name: str, times: dict[str, list[float]], op: str, raw: str) -> dict[str, Any]:
+    from benchmarks.quantiles import quantile
+
     out: dict[str, Any] = {"op": name}
     for code in ("old", "new"):
         samples = times[f"{code}_{op}"]
-        out[f"{code}_p50_ms"], out[f"{code}_p95_ms"] = _p(samples, 0.5), _p(samples, 0.95)
-    out["raw_p50_ms"], out["raw_p95_ms"] = _p(times[raw], 0.5), _p(times[raw], 0.95)
+        out[f"{code}_p50_ms"], out[f"{code}_p95_ms"] = quantile(samples, 0.5) * 1e3, quantile(samples, 0.95) * 1e3
+    out["raw_p50_ms"], out["raw_p95_ms"] = quantile(times[raw], 0.5) * 1e3, quantile(times[raw], 0.95) * 1e3
     for code in ("old", "new"):
         out[f"{code}_ratio_p50"] = out[f"{code}_p50_ms"] / out["raw_p50_ms"]
         out[f"{code}_ratio_p95"] = out[f"{code}_p95_ms"] / out["raw_p95_ms"]

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import psutil
 
+from benchmarks.quantiles import quantile
 from graph.journal import JournalEntry
 from graph.memory import MemoryStore
 from graph.neo4j import Neo4jStore
@@ -245,7 +246,7 @@ def single_posts(events: list[dict[str, Any]], clients: int, seconds: float) -> 
         "posts": len(ordered),
         "posts_per_s": len(ordered) / seconds,
         "p50_ms": statistics.median(ordered) * 1e3,
-        "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1e3,
+        "p99_ms": quantile(ordered, 0.99) * 1e3,
         "server_cpu_ms_per_post": server_cpu / len(ordered) * 1e3,
     }
 

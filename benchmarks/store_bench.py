@@ -28,6 +28,7 @@ from typing import Any
 import networkx as nx
 import psutil
 
+from benchmarks.quantiles import quantile
 from graph.journal import JournalEntry
 from graph.keys import Kind, parse_key
 from graph.memory import MemoryStore
@@ -73,8 +74,7 @@ def load(nodes: int, folder: Path) -> dict[str, Any]:
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
+    return statistics.median(samples), quantile(samples, 0.95)
 
 
 def serve(folder: Path) -> dict[str, Any]:
