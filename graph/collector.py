@@ -18,7 +18,10 @@ from contextlib import contextmanager
 # Fewer, larger young collections while a big batch is being merged: the default first threshold
 # (700) ran the collector every ~70 elements. Process-wide: set once, only ever raised.
 THRESHOLDS = (50_000, 20, 100)
-_state = {"unfreeze_at_exit": False}
+
+# Frozen objects are given back at exit, so the interpreter's last collections tear them down too
+# (extension modules that check for leaks at shutdown, like nanobind's in triton, find none).
+atexit.register(gc.unfreeze)
 
 
 def tune() -> None:
@@ -65,11 +68,6 @@ def loading() -> Iterator[None]:
     never walked again. Used when a store opens, before it serves anything: no request is in
     flight whose objects, frozen too, could later become garbage cycles no collection frees.
     """
-    if not _state["unfreeze_at_exit"]:
-        # Given back at exit, so that the interpreter's last collections tear frozen objects down
-        # too (extension modules that check for leaks at shutdown, like nanobind's, find none).
-        atexit.register(gc.unfreeze)
-        _state["unfreeze_at_exit"] = True
     with paused():
         yield
     if gc.isenabled():
