@@ -83,21 +83,18 @@ class MemoryStore:
     def _load(self) -> None:
         """Rebuild the in-memory shape from SQLite (ids interned: one string per node)."""
         with collector.loading():
-            self._build()
-
-    def _build(self) -> None:
-        graph = nx.DiGraph()
-        self._versions = {}
-        nodes, succ, pred = graph._node, graph._succ, graph._pred
-        intern = sys.intern
-        for row, urn, kind, first, last, markers in self.file.node_metas():
-            urn = intern(urn)
-            nodes[urn] = NodeMeta(urn, _KINDS[kind], first, last, _markers(markers), row)
-            succ[urn], pred[urn] = {}, {}
-        for row, src, type_, dst, qualifier, first, last, markers in self.file.edge_metas():
-            src, dst = intern(src), intern(dst)
-            self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers), row))
-        self.graph = graph
+            graph = nx.DiGraph()
+            self._versions = {}
+            nodes, succ, pred = graph._node, graph._succ, graph._pred
+            intern = sys.intern
+            for row, urn, kind, first, last, markers in self.file.node_metas():
+                urn = intern(urn)
+                nodes[urn] = NodeMeta(urn, _KINDS[kind], first, last, _markers(markers), row)
+                succ[urn], pred[urn] = {}, {}
+            for row, src, type_, dst, qualifier, first, last, markers in self.file.edge_metas():
+                src, dst = intern(src), intern(dst)
+                self._link(graph, EdgeMeta(src, dst, _TYPES[type_], qualifier, first, last, _markers(markers), row))
+            self.graph = graph
 
     def _link(self, graph: nx.DiGraph, meta: EdgeMeta) -> None:
         """Put an edge into adjacency, replacing the one with the same identity if present."""
@@ -148,7 +145,6 @@ class MemoryStore:
             self._forget()  # the merge changed cached records in place: they are no longer what is stored
             raise
         self._head = (records[-1].seq, records[-1].record_hash)
-
         return outcome
 
     def _forget(self) -> None:
