@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -233,8 +233,7 @@ class Neo4jStore:
             if not fresh:
                 return outcome
             records = chain((item.entry for item in fresh), head["seq"], head["hash"])
-            nodes, edges, eids = await _merge(tx, fresh)
-            await _write_graph(tx, nodes, edges, eids, records)
+            await _write_graph(tx, await _merge(tx, fresh), records)
             return outcome
 
         result: list[bool] = await self.write(work)
@@ -278,8 +277,7 @@ class Neo4jStore:
                     items.append(Ingested(JournalEntry(record.source, record.raw, record.received_at), delta))
 
             async def work(tx: AsyncManagedTransaction, items: list[Ingested] = items) -> None:
-                nodes, edges, eids = await _merge(tx, items)
-                await _write_graph(tx, nodes, edges, eids, [])
+                await _write_graph(tx, await _merge(tx, items), [])
 
             await self.write(work)
             applied += len(items)
@@ -892,28 +890,42 @@ class ParamRows(list[Any]):
         return f"<{len(self)} rows>"
 
 
-async def _merge(
-    tx: AsyncManagedTransaction, items: Sequence[Ingested]
-) -> tuple[dict[str, dict[str, Any]], dict[EdgeIdent, EdgeRecord], dict[str, str]]:
+@dataclass(slots=True)
+class _Merged:
+    """What a merge writes: the full rows of new records, only the changed values of known ones."""
+
+    new_nodes: list[dict[str, Any]] = field(default_factory=ParamRows)
+    # {"eid": element id, "values": the values that changed}
+    changed_nodes: list[dict[str, Any]] = field(default_factory=ParamRows)
+    changed_edges: list[dict[str, Any]] = field(default_factory=ParamRows)
+    new_edges: list[tuple[EdgeIdent, dict[str, Any]]] = field(default_factory=list)
+    eids: dict[str, str] = field(default_factory=dict)  # element ids of nodes by urn, of edges by key
+
+
+async def _merge(tx: AsyncManagedTransaction, items: Sequence[Ingested]) -> _Merged:
     """Merge the items' deltas into full records read in the same transaction.
 
-    Return the rows of the nodes the merge changed (a mention inside what is known of a node
-    changes nothing, and is not written again), the merged edges, and the element ids of what
-    existed (nodes by id, edges by key), to write through them.
+    A known record is written as the values the merge changed, not whole: a table seen again
+    changes its last sighting and its evidence, not its facets, and Neo4j writes (and the driver
+    packs) only what it is sent. A mention inside what is known of a node changes nothing and is
+    not written at all.
     """
     node_keys, edge_keys = touched(items)
     node_keys.update(u for ident in edge_keys for u in (ident[0], ident[2]))
     nodes: dict[str, NodeRecord] = {}
     stored: dict[str, dict[str, Any]] = {}
-    eids: dict[str, str] = {}
+    merged = _Merged()
+    eids = merged.eids
     head = await (await tx.run(cypher.MERGED_NODES, urns=ParamRows(node_keys))).single()
     for values in head["rows"] if head else ():
         row = dict(zip(cypher.MERGED_NODES_COLUMNS, values, strict=True))
         urn = row["urn"]
         nodes[urn], stored[urn], eids[urn] = node_from_row(row), row, row.pop("eid")
+    keys_of = {i: edge_key(i) for i in edge_keys}
     # An edge can only exist between two nodes that exist: the others are new, not looked up.
-    by_key = {edge_key(i): i for i in edge_keys if i[0] in eids and i[2] in eids}
+    by_key = {keys_of[i]: i for i in edge_keys if i[0] in eids and i[2] in eids}
     edges: dict[EdgeIdent, EdgeRecord] = {}
+    stored_edges: dict[EdgeIdent, dict[str, Any]] = {}
     if by_key:
         keys: dict[str, list[str]] = {t.value: ParamRows() for t in EdgeType}
         for key, ident in by_key.items():
@@ -923,15 +935,32 @@ async def _merge(
             row = dict(zip(cypher.MERGED_EDGES_COLUMNS, values, strict=True))
             src, type_, dst, _ = ident = by_key[row["key"]]
             edges[ident] = edge_from_row({**row, "src": src, "type": type_, "dst": dst})
-            eids[row["key"]] = row["eid"]
+            eids[row["key"]] = row.pop("eid")
+            stored_edges[ident] = row
     merge_batch(items, nodes, edges)
-    rows: dict[str, dict[str, Any]] = {}
     for urn, record in nodes.items():
         row = node_to_row(record)
         before = stored.get(urn)
-        if before is None or any(row[k] != v for k, v in before.items()):
-            rows[urn] = row
-    return rows, edges, eids
+        if before is None:
+            row["search"] = urn.lower()
+            merged.new_nodes.append(row)
+        elif changed := _changed(row, before):
+            merged.changed_nodes.append({"eid": eids[urn], "values": changed})
+    for ident, edge in edges.items():
+        row = edge_to_row(edge)
+        del row["src"], row["type"], row["dst"]
+        before = stored_edges.get(ident)
+        if before is None:
+            row["key"] = keys_of[ident]
+            merged.new_edges.append((ident, row))
+        elif changed := _changed(row, before):
+            merged.changed_edges.append({"eid": eids[before["key"]], "values": changed})
+    return merged
+
+
+def _changed(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """Return the values of a row that differ from what is stored (a missing property is stored as null)."""
+    return {k: v for k, v in row.items() if stored.get(k, v) != v}
 
 
 def edge_key(ident: EdgeIdent) -> str:
@@ -946,46 +975,31 @@ def _keys_by_type(idents: Collection[EdgeIdent]) -> dict[EdgeType, list[str]]:
     return keys
 
 
-async def _write_graph(
-    tx: AsyncManagedTransaction,
-    nodes: dict[str, dict[str, Any]],
-    edges: dict[EdgeIdent, EdgeRecord],
-    eids: dict[str, str],
-    journal: Sequence[JournalRecord],
-) -> None:
+async def _write_graph(tx: AsyncManagedTransaction, merged: _Merged, journal: Sequence[JournalRecord]) -> None:
     """Write journal records and merged records in two statements: the new nodes, then the rest.
 
     Known nodes and edges are written through their element ids, new ones created; the head
     moves to the last journal record (if any) in the same statement.
     """
-    new_nodes, old_nodes = [], []
-    for urn, row in nodes.items():
-        row["search"] = urn.lower()
-        eid = eids.get(urn)
-        if eid is None:
-            new_nodes.append(row)
-        else:
-            old_nodes.append({"eid": eid, "values": row})
-    if new_nodes:
-        head = await (await tx.run(cypher.CREATE_NODES, rows=ParamRows(new_nodes))).single()
+    eids = merged.eids
+    if merged.new_nodes:
+        head = await (await tx.run(cypher.CREATE_NODES, rows=merged.new_nodes)).single()
         eids.update(head["rows"] if head else ())
-    missing = {u for e in edges.values() for u in (e.src, e.dst) if u not in eids}
+    missing = {u for ident, _ in merged.new_edges for u in (ident[0], ident[2]) if u not in eids}
     if missing:  # an edge whose end this batch did not touch
         async for r in await tx.run(cypher.NODE_IDS, urns=list(missing)):
             eids[r["urn"]] = r["eid"]
     new: dict[str, list[dict[str, Any]]] = {t.value: ParamRows() for t in EdgeType}
-    old: list[dict[str, Any]] = ParamRows()
-    for ident, edge in edges.items():
-        row = edge_to_row(edge)
-        values = {k: v for k, v in row.items() if k not in ("src", "type", "dst")}
-        key = values["key"] = edge_key(ident)
-        eid = eids.get(key)
-        if eid is not None:
-            old.append({"eid": eid, "values": values})
-        elif edge.src in eids and edge.dst in eids:
-            new[edge.type].append({"a": eids[edge.src], "b": eids[edge.dst], "values": values})
+    for (src, type_, dst, _), values in merged.new_edges:
+        if src in eids and dst in eids:
+            new[type_].append({"a": eids[src], "b": eids[dst], "values": values})
     last = [{"seq": journal[-1].seq, "hash": journal[-1].record_hash}] if journal else []
-    params = {"journal": ParamRows(map(journal_row, journal)), "nodes": ParamRows(old_nodes), "edges": old, "new": new}
+    params = {
+        "journal": ParamRows(map(journal_row, journal)),
+        "nodes": merged.changed_nodes,
+        "edges": merged.changed_edges,
+        "new": new,
+    }
     await (await tx.run(cypher.WRITE_REST, params, head=last)).consume()
 
 
