@@ -27,7 +27,7 @@ from ingest import native
 from ingest.estate import Estate, Plan
 from ingest.intake import intake
 from tests.backends import open_backend
-from tests.graphs import job_doc
+from tests.graphs import ds, job_doc
 from tests.neo4j_server import Neo4jTarget
 from tests.snapshots import snapshot
 
@@ -165,3 +165,19 @@ async def test_concurrent_first_writes_form_one_chain(store_neo4j: Neo4jStore) -
     assert [r.count("accepted") for r in reports] == [1] * 8
     report = await store_neo4j.verify()
     assert report.intact and report.checked == 8
+
+
+async def test_concurrent_single_events_share_transactions_and_keep_their_own_outcomes(
+    store_neo4j: Neo4jStore,
+) -> None:
+    docs = [job_doc(f"airflow_task{i}", [f"raw{i}"], [f"clean{i}"], i) for i in range(10)]
+    docs.append(docs[3])  # the same event re-sent by another worker while the first is in flight
+    before = store_neo4j.group_commit.transactions
+    reports = await asyncio.gather(*(intake(store_neo4j, "native", [d]) for d in docs))
+    assert [r.outcomes[0].status for r in reports] == ["accepted"] * 10 + ["duplicate"]
+    assert reports[10].outcomes[0].id == reports[3].outcomes[0].id
+    assert store_neo4j.group_commit.transactions - before < len(docs)
+    report = await store_neo4j.verify()
+    assert report.intact and report.checked == 10
+    down = await store_neo4j.lineage(LineageQuery(parse_key(ds("raw7")), Direction.DOWNSTREAM))
+    assert ds("clean7") in {n.record.urn for n in down.nodes}

@@ -39,6 +39,7 @@ from neo4j.exceptions import ClientError, DriverError, ServiceUnavailable, Sessi
 from graph import collector, traversal
 from graph.edges import EdgeType
 from graph.errors import QueryDeadlineExceeded, StoreUnavailable
+from graph.group_commit import GroupCommit
 from graph.journal import GENESIS, ChainReport, DeadLetter, JournalEntry, JournalRecord, chain, verify_chain
 from graph.keys import VERSIONED_ENTITIES, Kind, NodeKey, parse_key
 from graph.merging import merge_batch, touched
@@ -96,6 +97,8 @@ class Neo4jStore:
         self.lean_cone_cap = _LEAN_CONE_CAP
         # The largest cone that brings its full records; a larger bare downstream cone ships lean hops.
         self.cone_full = _CONE_FULL
+        # Applies waiting on the one running are joined into the next transaction.
+        self.group_commit = GroupCommit(self._apply_now)
 
     @classmethod
     async def open(
@@ -217,8 +220,13 @@ class Neo4jStore:
     # -- writing -----------------------------------------------------------------------------
 
     async def apply(self, batch: Sequence[Ingested]) -> list[bool]:
-        """Journal and apply each input in one transaction; False marks an input already kept."""
+        """Journal and apply each input in one transaction; False marks an input already kept.
 
+        Concurrent callers share transactions (graph/group_commit.py); each gets its own outcome.
+        """
+        return await self.group_commit.apply(batch)
+
+    async def _apply_now(self, batch: Sequence[Ingested]) -> list[bool]:
         async def work(tx: AsyncManagedTransaction) -> list[bool]:
             ids = [item.entry.id for item in batch]
             head = await (await tx.run(cypher.LOCK_HEAD, genesis=GENESIS, ids=ParamRows(ids))).single()
