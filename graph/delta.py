@@ -161,10 +161,10 @@ class DeltaBuilder:
             raise InvalidDelta(msg, field="dst")
         t = time if type(time) is float else _epoch(time, "edges.time")
         nodes = self._nodes
-        if src_urn not in nodes:
-            nodes[src_urn] = NodeUpsert(src, t, implied=True)
+        if src_urn not in nodes:  # positional: a keyword and the default properties double the cost
+            nodes[src_urn] = NodeUpsert(src, t, {}, 0, True)
         if dst_urn not in nodes:
-            nodes[dst_urn] = NodeUpsert(dst, t, implied=True)
+            nodes[dst_urn] = NodeUpsert(dst, t, {}, 0, True)
         props = _checked_properties(properties, "edges", edge_type) if properties else {}
         ident = (src_urn, edge_type, dst_urn, qualifier)
         known = self._edges.get(ident)

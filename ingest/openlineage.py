@@ -232,8 +232,7 @@ def _schema(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: float) -> No
         return
     for field in facet.get("fields") or []:
         if isinstance(field, dict) and field.get("name"):
-            props = {k: field[k] for k in ("type", "description") if field.get(k) is not None}
-            column = builder.node(column_key(dataset, str(field["name"])), t, props)
+            column = builder.node(column_key(dataset, str(field["name"])), t, _field_props(field))
             builder.edge(column, EdgeType.PART_OF, dataset, t)
 
 
@@ -243,9 +242,19 @@ def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: float) -> Non
         return
     for field in facet.get("fields") or []:
         if isinstance(field, dict) and field.get("name"):
-            props = {k: field[k] for k in ("type", "description") if field.get(k) is not None}
-            feature = builder.node(NodeKey(Kind.FEATURE, view.namespace, f"{view.name}:{field['name']}"), t, props)
+            key = NodeKey(Kind.FEATURE, view.namespace, f"{view.name}:{field['name']}")
+            feature = builder.node(key, t, _field_props(field))
             builder.edge(feature, EdgeType.PART_OF, view, t)
+
+
+def _field_props(field: Json) -> Json:
+    """Return the type and description of a schema field, those it has."""
+    props = {}
+    if (kind := field.get("type")) is not None:
+        props["type"] = kind
+    if (text := field.get("description")) is not None:
+        props["description"] = text
+    return props
 
 
 def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: float) -> None:
@@ -286,10 +295,11 @@ def _field_edge(builder: DeltaBuilder, source: Any, target: NodeKey, t: float, l
         return
     dataset = entity_key_of(Kind.DATASET, str(source["namespace"]), str(source["name"]))
     column = column_key(dataset, str(source["field"]))
-    if column == target:
+    if column.urn == target.urn:
         return
     builder.edge(column, EdgeType.PART_OF, dataset, t)
-    transformations = [_clean(x) for x in source.get("transformations") or [] if isinstance(x, dict)]
+    given = source.get("transformations")
+    transformations = [_clean(x) for x in given if isinstance(x, dict)] if given else []
     props: Json = {"transformations": transformations} if transformations else {}
     if transformations:
         first = transformations[0]
