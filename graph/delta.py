@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, Final, TypeVar, dataclass_transform
 
 import orjson
 
@@ -53,19 +53,25 @@ class NodeUpsert:
     implied: bool = False  # only named as an edge's end: moves first/last seen, asserts nothing
 
 
-@_value
 class EdgeRef:
-    """The identity of an edge; ``qualifier`` tells apart edges of one type (alias names)."""
+    """The identity of an edge; ``qualifier`` tells apart edges of one type (alias names).
 
-    src: NodeKey
-    type: EdgeType
-    dst: NodeKey
-    qualifier: str = ""
-    # (src urn, type, dst urn, qualifier): the text identity stores key edges by, computed once.
-    ident: tuple[str, str, str, str] = field(init=False, repr=False, compare=False)
+    Written out rather than a dataclass: ingest makes one per edge, and a dataclass could only
+    compute ``ident`` in ``__post_init__``, twice the cost. ``Final`` keeps it immutable for mypy.
+    """
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ident", (self.src.urn, self.type, self.dst.urn, self.qualifier))
+    __slots__ = ("dst", "ident", "qualifier", "src", "type")
+
+    def __init__(self, src: NodeKey, type: EdgeType, dst: NodeKey, qualifier: str = "") -> None:
+        self.src: Final = src
+        self.type: Final = type
+        self.dst: Final = dst
+        self.qualifier: Final = qualifier
+        # (src urn, type, dst urn, qualifier): the text identity stores key edges by, computed once.
+        self.ident: Final[tuple[str, str, str, str]] = (src.urn, type, dst.urn, qualifier)
+
+    def __repr__(self) -> str:
+        return f"EdgeRef(src={self.src!r}, type={self.type!r}, dst={self.dst!r}, qualifier={self.qualifier!r})"
 
     def __hash__(self) -> int:
         return hash(self.ident)
