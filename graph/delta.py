@@ -158,23 +158,24 @@ class DeltaBuilder:
         opens: bool = False,
     ) -> EdgeRef:
         """Add an edge; its endpoints are added as nodes seen at the same time."""
-        problem = _KIND_ERRORS[edge_type, src.kind, dst.kind]
-        if problem is not None:
-            raise InvalidDelta(problem, field=problem.split(":")[0])
         src_urn, dst_urn = src.urn, dst.urn
-        if src_urn == dst_urn:
-            msg = f"dst: a {edge_type} edge cannot loop on {src_urn}"
-            raise InvalidDelta(msg, field="dst")
-        t = time if type(time) is float else _epoch(time, "edges.time")
-        nodes = self._nodes
-        if src_urn not in nodes:  # positional: a keyword and the default properties double the cost
-            nodes[src_urn] = NodeUpsert(src, t, {}, 0, True)
-        if dst_urn not in nodes:
-            nodes[dst_urn] = NodeUpsert(dst, t, {}, 0, True)
-        props = _checked_properties(properties, "edges", edge_type) if properties else {}
         ident = (src_urn, edge_type, dst_urn, qualifier)
         known = self._edges.get(ident)
+        if known is None:  # a known edge's kinds and ends were checked when it was first added
+            problem = _KIND_ERRORS[edge_type, src.kind, dst.kind]
+            if problem is not None:
+                raise InvalidDelta(problem, field=problem.split(":")[0])
+            if src_urn == dst_urn:
+                msg = f"dst: a {edge_type} edge cannot loop on {src_urn}"
+                raise InvalidDelta(msg, field="dst")
+        t = time if type(time) is float else _epoch(time, "edges.time")
+        props = _checked_properties(properties, "edges", edge_type) if properties else {}
         if known is None:
+            nodes = self._nodes
+            if src_urn not in nodes:  # positional: a keyword and the default properties double the cost
+                nodes[src_urn] = NodeUpsert(src, t, {}, 0, True)
+            if dst_urn not in nodes:
+                nodes[dst_urn] = NodeUpsert(dst, t, {}, 0, True)
             ref = EdgeRef(src, edge_type, dst, qualifier)
             self._edges[ident] = EdgeUpsert(ref, t, props, opens)
             return ref
