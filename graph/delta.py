@@ -200,7 +200,7 @@ def _epoch(value: datetime | float, field: str) -> float:
     return float(value)
 
 
-# Whether each edge type may join each pair of kinds, decided once: every edge asks.
+# Whether each edge type may join each pair of kinds, decided once: every new edge asks.
 _KIND_ERRORS = {(t, s, d): kind_error(t, s, d) for t in EdgeType for s in Kind for d in Kind}
 _PLAIN = (str, bool, type(None))  # always JSON; an int may be too big for 64 bits, a float may be NaN
 
