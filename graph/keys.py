@@ -183,10 +183,16 @@ def entity_key_of(kind: Kind, namespace: str, name: str) -> NodeKey:
     return NodeKey(kind, namespace, name)
 
 
-@lru_cache(maxsize=1 << 16)  # a schema's columns are named again by every event that carries it
 def column_key(dataset: NodeKey, column: str) -> NodeKey:
     """Return the key of a column of a dataset (its name is ``<dataset>#<column>``)."""
-    return NodeKey(Kind.COLUMN, dataset.namespace, f"{dataset.name}#{column}")
+    return _column_key(dataset.namespace, dataset.name, column)
+
+
+# A schema's columns are named again by every event that carries it. Cached by text, not by
+# the dataset's key: a key's hash is a Python call, a string's is cached in the string.
+@lru_cache(maxsize=1 << 16)
+def _column_key(namespace: str, dataset: str, column: str) -> NodeKey:
+    return NodeKey(Kind.COLUMN, namespace, f"{dataset}#{column}")
 
 
 def entity_key(version: NodeKey, entity_kind: Kind | None = None) -> NodeKey:

@@ -41,6 +41,9 @@ SOURCE = "openlineage"
 TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
 VECTOR_STORES = frozenset({"qdrant", "milvus", "chroma", "pinecone", "weaviate", "lancedb", "vespa", "pgvector"})
 _FRACTION = re.compile(r"(\.\d{6})\d+")  # Python keeps microseconds; producers send nanoseconds
+# What the per-column loops name, looked up once: EnumType has a __getattr__, so reading
+# ``EdgeType.PART_OF`` costs five times a global, and an event names these hundreds of times.
+_PART_OF, _DERIVES, _DATASET = EdgeType.PART_OF, EdgeType.DERIVES, Kind.DATASET
 
 Json = dict[str, Any]
 
@@ -232,9 +235,8 @@ def _schema(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: float) -> No
         return
     for field in facet.get("fields") or []:
         if isinstance(field, dict) and field.get("name"):
-            props = {k: field[k] for k in ("type", "description") if field.get(k) is not None}
-            column = builder.node(column_key(dataset, str(field["name"])), t, props)
-            builder.edge(column, EdgeType.PART_OF, dataset, t)
+            column = builder.node(column_key(dataset, str(field["name"])), t, _field_props(field))
+            builder.edge(column, _PART_OF, dataset, t)
 
 
 def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: float) -> None:
@@ -243,9 +245,19 @@ def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: float) -> Non
         return
     for field in facet.get("fields") or []:
         if isinstance(field, dict) and field.get("name"):
-            props = {k: field[k] for k in ("type", "description") if field.get(k) is not None}
-            feature = builder.node(NodeKey(Kind.FEATURE, view.namespace, f"{view.name}:{field['name']}"), t, props)
+            key = NodeKey(Kind.FEATURE, view.namespace, f"{view.name}:{field['name']}")
+            feature = builder.node(key, t, _field_props(field))
             builder.edge(feature, EdgeType.PART_OF, view, t)
+
+
+def _field_props(field: Json) -> Json:
+    """Return the type and description of a schema field, those it has."""
+    props = {}
+    if (kind := field.get("type")) is not None:
+        props["type"] = kind
+    if (text := field.get("description")) is not None:
+        props["description"] = text
+    return props
 
 
 def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: float) -> None:
@@ -255,7 +267,7 @@ def _column_lineage(builder: DeltaBuilder, dataset: NodeKey, facet: Any, t: floa
         if not isinstance(spec, dict):
             continue
         target = column_key(dataset, out_name)
-        builder.edge(target, EdgeType.PART_OF, dataset, t)
+        builder.edge(target, _PART_OF, dataset, t)
         legacy = {"type": spec.get("transformationType"), "description": spec.get("transformationDescription")}
         for source in spec.get("inputFields") or []:
             _field_edge(builder, source, target, t, legacy)
@@ -284,12 +296,13 @@ def _explicit_lineage(builder: DeltaBuilder, target: NodeKey, facet: Json, t: fl
 def _field_edge(builder: DeltaBuilder, source: Any, target: NodeKey, t: float, legacy: Json) -> None:
     if not isinstance(source, dict) or not source.get("namespace") or not source.get("name") or not source.get("field"):
         return
-    dataset = entity_key_of(Kind.DATASET, str(source["namespace"]), str(source["name"]))
+    dataset = entity_key_of(_DATASET, str(source["namespace"]), str(source["name"]))
     column = column_key(dataset, str(source["field"]))
-    if column == target:
+    if column.urn == target.urn:
         return
-    builder.edge(column, EdgeType.PART_OF, dataset, t)
-    transformations = [_clean(x) for x in source.get("transformations") or [] if isinstance(x, dict)]
+    builder.edge(column, _PART_OF, dataset, t)
+    given = source.get("transformations")
+    transformations = [_clean(x) for x in given if isinstance(x, dict)] if given else []
     props: Json = {"transformations": transformations} if transformations else {}
     if transformations:
         first = transformations[0]
@@ -298,7 +311,7 @@ def _field_edge(builder: DeltaBuilder, source: Any, target: NodeKey, t: float, l
         props["transformation"] = legacy["type"]
     if legacy.get("description"):
         props["description"] = legacy["description"]
-    builder.edge(column, EdgeType.DERIVES, target, t, props)
+    builder.edge(column, _DERIVES, target, t, props)
 
 
 # -- values -----------------------------------------------------------------------------------
