@@ -25,8 +25,13 @@ _SECRETS = [
      r"\1\2" + REDACTED),
     (re.compile(r"(://)[^/\s:@]+:[^@\s/]+@"), r"\1" + REDACTED + "@"),  # bolt://user:password@host
 ]  # fmt: skip
-# LogRecord attributes that are not extra fields.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+# LogRecord attributes that are not extra fields; uvicorn's color_message is the message again, with ANSI codes.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def redact(text: str) -> str:

@@ -170,3 +170,12 @@ async def test_logs_are_json_with_request_ids_and_never_hold_secrets(tmp_path: P
 )
 def test_redaction_scrubs_what_looks_like_a_secret(text: str, leaked: str) -> None:
     assert leaked not in redact(text)
+
+
+def test_a_log_line_holds_the_message_once_without_terminal_colours(json_logs: io.StringIO) -> None:
+    # uvicorn logs its start with a color_message extra: the message again, with ANSI escape codes.
+    colored = {"color_message": "Started server process [\x1b[36m%d\x1b[0m]"}
+    logging.getLogger("lineage.test").info("Started server process [%d]", 7, extra=colored)
+    [entry] = [e for e in map(json.loads, json_logs.getvalue().splitlines()) if e["logger"] == "lineage.test"]
+    assert entry["message"] == "Started server process [7]"
+    assert "color_message" not in entry and "\x1b" not in json_logs.getvalue()
