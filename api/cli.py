@@ -123,14 +123,15 @@ def serve(
         console.print(f"demo estate: {added} new events" if added else "demo estate: already loaded")
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold green]lineage-graph[/] serving {describe(settings)} at [link={url}]{url}[/]")
-    console.print(f"  GraphQL: {url}/graphql   health: {url}/healthz   metrics: {url}/metrics")
+    console.print(f"  GraphQL: {url}/graphql")
+    console.print(f"  health: {url}/healthz   metrics: {url}/metrics")
     tokens = TokenStore(settings.data_dir / "tokens.sqlite")
     if not is_loopback(settings.host) or tokens.any():
         console.print("  auth: on (Authorization: Bearer <token>; lineage token create --scope ...)")
     else:
         console.print("  auth: off (loopback and no tokens yet)")
     tokens.close()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 

@@ -1,4 +1,4 @@
-"""Structured JSON logs, one object a line, each with the request id; secrets are scrubbed.
+"""Logs as JSON lines with the request id (or plain lines at a terminal); secrets are scrubbed.
 
 Nothing logs headers or bodies on purpose; the scrubber is the second line of defence for
 messages that quote a token, an Authorization header, a password or a URI with credentials.
@@ -41,6 +41,18 @@ def redact(text: str) -> str:
     return text
 
 
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """Return a record's request id and extra fields, secrets scrubbed."""
+    fields: dict[str, Any] = {}
+    rid = request_id.get()
+    if rid is not None:
+        fields["request_id"] = rid
+    for key, value in record.__dict__.items():
+        if key not in _STANDARD and not key.startswith("_"):
+            fields[key] = redact(value) if isinstance(value, str) else value
+    return fields
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object: time, level, logger, message, request id, extra fields."""
 
@@ -51,22 +63,38 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage()),
+            **_fields(record),
         }
-        rid = request_id.get()
-        if rid is not None:
-            entry["request_id"] = rid
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every logger (ours, uvicorn's, the Neo4j driver's) to stderr as JSON lines."""
+class TextFormatter(logging.Formatter):
+    """Format a record as one line for a person at a terminal: time, level, message, then key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the line (and the traceback, if any)."""
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        message = redact(record.getMessage())
+        # What the message already says (an access line's method, route, status) is not said twice.
+        extras = " ".join(f"{k}={v}" for k, v in _fields(record).items() if str(v) not in message)
+        line = f"{when} {record.levelname:<7} {message}" + (f"  {extras}" if extras else "")
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(level: str = "INFO", style: str = "auto") -> None:
+    """Send every logger (ours, uvicorn's, the Neo4j driver's) to stderr.
+
+    ``style`` is ``json`` (one object a line, for collectors), ``text`` (for a person), or ``auto``:
+    text when stderr is a terminal, JSON otherwise.
+    """
+    if style == "auto":
+        style = "text" if sys.stderr.isatty() else "json"
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if style == "text" else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

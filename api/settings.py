@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     query_deadline_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
+    # json: one object a line, for log collectors; text: for a person; auto: text at a terminal.
+    log_format: Literal["auto", "json", "text"] = "auto"
     # LLM traces: prompt, answer and document text is kept as sha256 + length unless this is set.
     keep_llm_text: bool = False
     # Per caller (token, or address when auth is off), per process: a token bucket. 0 turns it off.

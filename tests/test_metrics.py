@@ -14,7 +14,7 @@ from neo4j import AsyncGraphDatabase
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
-from api.logs import JsonFormatter, redact
+from api.logs import JsonFormatter, TextFormatter, configure_logging, redact
 from api.settings import Settings
 from api.tokens import Scope, TokenStore
 from graph.memory import MemoryStore
@@ -179,3 +179,31 @@ def test_a_log_line_holds_the_message_once_without_terminal_colours(json_logs: i
     [entry] = [e for e in map(json.loads, json_logs.getvalue().splitlines()) if e["logger"] == "lineage.test"]
     assert entry["message"] == "Started server process [7]"
     assert "color_message" not in entry and "\x1b" not in json_logs.getvalue()
+
+
+def test_text_logs_for_a_person_are_one_line_each_and_scrubbed_too() -> None:
+    record = logging.LogRecord("lineage.access", logging.INFO, __file__, 1, "GET %s %d", ("/healthz", 200), None)
+    record.route, record.status = "/healthz", 200  # said in the message already: not repeated
+    record.duration_ms, record.note = 3.5, "retried with Authorization: Bearer lgt_abc123"
+    line = TextFormatter().format(record)
+    assert "INFO" in line and "GET /healthz 200" in line and "duration_ms=3.5" in line
+    assert "route=" not in line and "status=" not in line
+    assert "lgt_abc123" not in line and "\n" not in line
+
+
+@pytest.mark.parametrize(
+    ("style", "formatter"), [("json", JsonFormatter), ("text", TextFormatter), ("auto", JsonFormatter)]
+)
+def test_log_style_is_chosen_by_setting_and_auto_is_json_off_a_terminal(style: str, formatter: type) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", style)  # pytest's stderr is not a terminal
+        assert [type(h.formatter) for h in root.handlers] == [formatter]
+    finally:
+        root.handlers[:], root.level = handlers, level
+
+
+def test_an_unknown_log_format_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="json"):
+        Settings(log_format="xml")  # type: ignore[arg-type]
