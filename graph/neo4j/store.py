@@ -967,7 +967,10 @@ async def _merge(tx: AsyncManagedTransaction, items: Sequence[Ingested]) -> _Mer
 
 
 def _changed(row: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    """Return the values of a row that differ from what is stored (a missing property is stored as null)."""
+    """Return the values of a row that differ from what is stored.
+
+    A value that is not read back (a node's kind: its urn fixes it) counts as unchanged.
+    """
     return {k: v for k, v in row.items() if stored.get(k, v) != v}
 
 
